@@ -1,0 +1,94 @@
+"""Subnet address pools with Azure's reserved addresses (pure core: no SimPy, no randomness).
+
+Azure keeps five addresses of every subnet for itself: the network address, the default
+gateway (.1), two addresses for Azure DNS (.2 and .3) and the last address
+(reference/azure-cni.md §1). They are never handed out here.
+"""
+
+from __future__ import annotations
+
+import heapq
+import ipaddress
+from collections.abc import Iterable
+
+__all__ = ["AZURE_RESERVED", "SubnetPool", "usable_addresses"]
+
+#: Addresses Azure reserves in every subnet.
+AZURE_RESERVED = 5
+
+
+def usable_addresses(prefixlen: int) -> int:
+    """Usable addresses of an IPv4 subnet of that prefix length: ``2**(32 - prefix) - 5``."""
+    return 2 ** (32 - prefixlen) - AZURE_RESERVED
+
+
+class SubnetPool:
+    """The addresses of one subnet, handed out lowest first and taken back in any order.
+
+    Addresses are plain ``int`` values (``int(IPv4Address)``), which keeps the hot path
+    cheap; :meth:`text` renders one. Lowest-first reuse keeps runs reproducible and
+    resembles how Azure fills a subnet from the bottom.
+    """
+
+    def __init__(self, name: str, cidr: str) -> None:
+        self.name = name
+        self.network = ipaddress.IPv4Network(cidr)
+        self.cidr = str(self.network)
+        base = int(self.network.network_address)
+        # .0 network, .1 gateway, .2 and .3 Azure DNS; the broadcast address is the 5th.
+        self._first = base + 4
+        self._last = int(self.network.broadcast_address) - 1
+        self.capacity = self._last - self._first + 1
+        self._next = self._first  # every address at or above this one is free
+        self._freed: list[int] = []  # free addresses below ``_next`` (a min-heap)
+        self._held: set[int] = set()
+
+    @property
+    def allocated(self) -> int:
+        """Addresses currently held by someone."""
+        return len(self._held)
+
+    @property
+    def free(self) -> int:
+        """Addresses that can still be handed out."""
+        return self.capacity - len(self._held)
+
+    def take(self, count: int) -> list[int] | None:
+        """Hand out ``count`` addresses, all or nothing; ``None`` when too few are free."""
+        if count < 0:
+            raise ValueError("count must be >= 0")
+        if count > self.free:
+            return None
+        out: list[int] = []
+        while len(out) < count and self._freed:
+            out.append(heapq.heappop(self._freed))
+        missing = count - len(out)
+        if missing:
+            out.extend(range(self._next, self._next + missing))
+            self._next += missing
+        self._held.update(out)
+        return out
+
+    def give_back(self, addresses: Iterable[int]) -> int:
+        """Return addresses to the pool; returns how many came back."""
+        count = 0
+        for address in addresses:
+            if address not in self._held:
+                raise ValueError(f"{self.text(address)} is not held in subnet {self.name}")
+            self._held.remove(address)
+            heapq.heappush(self._freed, address)
+            count += 1
+        return count
+
+    def holds(self, address: int) -> bool:
+        """Whether ``address`` is currently handed out."""
+        return address in self._held
+
+    def contains(self, address: int) -> bool:
+        """Whether ``address`` is a usable (non-reserved) address of this subnet."""
+        return self._first <= address <= self._last
+
+    @staticmethod
+    def text(address: int) -> str:
+        """Dotted-quad form of an address."""
+        return str(ipaddress.IPv4Address(address))

@@ -1,0 +1,77 @@
+"""The interface every CNI mode implements, and what the model lends it."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import simpy
+
+    from ..model.entities import Node, Pod
+    from ..model.node_agent import TickBus
+    from ..model.recorder import Recorder
+    from ..model.subnets import SubnetState
+    from ..scenario import Cluster
+
+__all__ = ["CniMode", "ModelContext"]
+
+
+@dataclass
+class ModelContext:
+    """What a CNI mode may use of the model: the clock, the records and one cluster."""
+
+    env: simpy.Environment
+    recorder: Recorder
+    cluster: Cluster
+    order: int  # the cluster's position in the scenario: fixes tie orders across clusters
+    ticks: TickBus  # node agents' monitor ticks, shared by every cluster
+    literal_tick: bool = False  # test switch: run CNS's 1 s ticker literally
+
+    def after(self, delay: float, action: Callable[..., Any], *args: Any) -> None:
+        """Call ``action(*args)`` ``delay`` seconds from now."""
+        self.env.timeout(delay).callbacks.append(lambda _event: action(*args))
+
+
+class CniMode(ABC):
+    """How a cluster's nodes and pods get addresses.
+
+    The model calls these hooks; the mode takes and returns addresses in subnets and
+    records each node's pool. A mode never moves pods or nodes itself.
+    """
+
+    #: The name used in scenario files.
+    name: str
+
+    def __init__(self, ctx: ModelContext) -> None:
+        self.ctx = ctx
+
+    @abstractmethod
+    def node_created(self, node: Node) -> bool:
+        """A VM is being created: take its node-level addresses; False if the subnet is full."""
+
+    @abstractmethod
+    def node_ready(self, node: Node) -> None:
+        """The node has registered and its node agent starts."""
+
+    @abstractmethod
+    def node_deleted(self, node: Node) -> None:
+        """The node is gone (its pods already evicted): give every address back."""
+
+    @abstractmethod
+    def assign(self, pod: Pod) -> int | None:
+        """CNI ADD for a pod bound to a node: an address, or None when none is available."""
+
+    @abstractmethod
+    def release(self, pod: Pod) -> None:
+        """The pod's address is free again on its node."""
+
+    @abstractmethod
+    def pod_subnet(self, node: Node) -> SubnetState:
+        """The subnet the node's pod addresses come from."""
+
+    @abstractmethod
+    def record(self, node: Node) -> None:
+        """Append the node's pool state to the NNC records if it changed."""

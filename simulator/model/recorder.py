@@ -1,0 +1,86 @@
+"""Append-only records kept while simulating; frames are built once, at the end."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple
+
+from .entities import Node
+
+__all__ = ["EventRecord", "NncRecord", "Recorder"]
+
+
+class EventRecord(NamedTuple):
+    time_s: float
+    kind: str
+    cluster: str
+    node_pool: str
+    node: str
+    subnet: str
+    message: str
+
+
+class NncRecord(NamedTuple):
+    time_s: float
+    cluster: str
+    node_pool: str
+    node: str
+    requested_ips: int
+    secondary_ips: int
+    assigned_ips: int
+    available_ips: int
+    pending_release_ips: int
+    pending_programming_ips: int
+    nc_status: str
+
+
+class Recorder:
+    """Collects node- and subnet-level events and every change of a node's IP pool."""
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self._clock = clock
+        self.events: list[EventRecord] = []
+        self.nnc: list[NncRecord] = []
+        # Per node: its last row's index in ``nnc`` and the state it recorded.
+        self._last_nnc: dict[int, tuple[int, tuple[object, ...]]] = {}
+
+    def event(
+        self,
+        kind: str,
+        message: str,
+        *,
+        cluster: str = "",
+        node_pool: str = "",
+        node: str = "",
+        subnet: str = "",
+    ) -> None:
+        self.events.append(
+            EventRecord(self._clock(), kind, cluster, node_pool, node, subnet, message)
+        )
+
+    def nnc_state(self, node: Node, requested: int, secondary: int, nc_status: str) -> None:
+        """Record the node's pool if anything changed since its last row."""
+        ips = node.ips
+        state = (
+            requested,
+            secondary,
+            len(ips.assigned),
+            len(ips.available),
+            len(ips.pending_release),
+            len(ips.pending_programming),
+        )
+        key = id(node)
+        full = (*state, nc_status)
+        last = self._last_nnc.get(key)
+        if last is not None and last[1] == full:
+            return
+        node.peak_requested = max(node.peak_requested, requested)
+        node.peak_assigned = max(node.peak_assigned, state[2])
+        now = self._clock()
+        row = NncRecord(now, node.cluster, node.pool, node.name, *state, nc_status)
+        if last is not None and self.nnc[last[0]].time_s == now:
+            self.nnc[last[0]] = row
+            self._last_nnc[key] = (last[0], full)
+        else:
+            self._last_nnc[key] = (len(self.nnc), full)
+            self.nnc.append(row)

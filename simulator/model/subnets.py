@@ -1,0 +1,85 @@
+"""A subnet as the model sees it: its address pool plus usage counters and change points."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from ..addressing import SubnetPool
+
+__all__ = ["SubnetState"]
+
+
+class SubnetState:
+    """Addresses held by nodes (allocated) and used by pods (assigned), over time."""
+
+    def __init__(self, name: str, cidr: str, vnet: str, clock: Callable[[], float]) -> None:
+        self.pool = SubnetPool(name, cidr)
+        self.name = name
+        self.vnet = vnet
+        self._clock = clock
+        self.assigned = 0
+        self.peak_allocated = 0
+        self.peak_assigned = 0
+        self.full_at_s: float | None = None
+        self.full_events = 0
+        # (time, allocated, assigned), one row per instant at which something changed.
+        self.changes: list[tuple[float, int, int]] = [(0.0, 0, 0)]
+        # Callbacks waiting for addresses to come back (the control plane's retries).
+        self._waiters: list[Callable[[], None]] = []
+
+    @property
+    def capacity(self) -> int:
+        return self.pool.capacity
+
+    @property
+    def allocated(self) -> int:
+        return self.pool.allocated
+
+    def take(self, count: int) -> list[int] | None:
+        """All-or-nothing allocation; ``None`` (and a full mark) when too few are free."""
+        got = self.pool.take(count)
+        if got is None:
+            self.mark_full()
+        elif got:
+            self._changed()
+        return got
+
+    def take_upto(self, count: int) -> list[int]:
+        """As many as possible up to ``count`` (partial fulfilment)."""
+        got = self.pool.take(min(count, self.pool.free)) or []
+        if len(got) < count:
+            self.mark_full()
+        if got:
+            self._changed()
+        return got
+
+    def give_back(self, addresses: Iterable[int]) -> None:
+        if self.pool.give_back(addresses):
+            self._changed()
+            waiters, self._waiters = self._waiters, []
+            for wake in waiters:
+                wake()
+
+    def wait_for_free(self, wake: Callable[[], None]) -> None:
+        """Call ``wake`` the next time addresses are given back."""
+        self._waiters.append(wake)
+
+    def mark_full(self) -> None:
+        self.full_events += 1
+        if self.full_at_s is None:
+            self.full_at_s = self._clock()
+
+    def assign_delta(self, delta: int) -> None:
+        self.assigned += delta
+        self._changed()
+
+    def _changed(self) -> None:
+        now = self._clock()
+        allocated = self.pool.allocated
+        self.peak_allocated = max(self.peak_allocated, allocated)
+        self.peak_assigned = max(self.peak_assigned, self.assigned)
+        row = (now, allocated, self.assigned)
+        if self.changes[-1][0] == now:
+            self.changes[-1] = row
+        else:
+            self.changes.append(row)

@@ -1,0 +1,90 @@
+"""The whole simulated world: subnets, clusters and the scenario's timeline."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import simpy
+
+from ..cni import ModelContext
+from ..scenario import Scenario, TimelineEvent
+from .cluster import ClusterRuntime
+from .node_agent import TickBus
+from .recorder import Recorder
+from .subnets import SubnetState
+
+__all__ = ["World"]
+
+#: How many slices a run is cut into for progress reports.
+PROGRESS_STEPS = 200
+
+
+class World:
+    """Builds the model from a resolved scenario and runs it."""
+
+    def __init__(self, scenario: Scenario, seed: int, *, literal_tick: bool = False) -> None:
+        self.scenario = scenario
+        self.seed = seed
+        self.env = simpy.Environment()
+        self.recorder = Recorder(self._now)
+        self.subnets: dict[str, SubnetState] = {}
+        for vnet in scenario.network.vnets:
+            for subnet in vnet.subnets:
+                self.subnets[subnet.name] = SubnetState(
+                    subnet.name, subnet.cidr, vnet.name, self._now
+                )
+        self.clusters: dict[str, ClusterRuntime] = {}
+        ticks = TickBus(self.env)
+        for order, cluster in enumerate(scenario.clusters):
+            ctx = ModelContext(
+                self.env, self.recorder, cluster, order, ticks, literal_tick=literal_tick
+            )
+            self.clusters[cluster.name] = ClusterRuntime(ctx, self.subnets)
+        self.workload_cluster = {w.name: w.cluster for w in scenario.workloads}
+
+    def _now(self) -> float:
+        return self.env.now
+
+    def used_subnets(self) -> list[SubnetState]:
+        """Subnets some node pool uses, in declaration order."""
+        used: set[str] = set()
+        for cluster in self.scenario.clusters:
+            for pool in cluster.node_pools:
+                used.add(pool.node_subnet)
+                if pool.pod_subnet:
+                    used.add(pool.pod_subnet)
+        return [s for name, s in self.subnets.items() if name in used]
+
+    def run(self, progress: Callable[[float], None] | None = None) -> None:
+        """Simulate from 0 to the scenario's duration (events at the end included)."""
+        for cluster in self.clusters.values():
+            cluster.start()
+        for workload in self.scenario.workloads:
+            self.clusters[workload.cluster].add_workload(workload)
+        self.env.process(self._timeline(self.scenario.timeline))
+        end = self.scenario.duration
+        steps = PROGRESS_STEPS if progress else 1
+        for i in range(1, steps + 1):
+            self.env.run(until=end * i / steps)
+            if progress:
+                progress(self.env.now)
+        # run(until=end) stops before the events scheduled at ``end`` itself.
+        while self.env.peek() <= end:
+            self.env.step()
+
+    def _timeline(self, timeline: list[TimelineEvent]):
+        for event in sorted(timeline, key=lambda e: e.at):
+            if event.at > self.env.now:
+                yield self.env.timeout(event.at - self.env.now)
+            self.apply(event)
+
+    def apply(self, event: TimelineEvent) -> None:
+        """Carry out one timeline action now."""
+        if event.scale_node_pool is not None:
+            act = event.scale_node_pool
+            self.clusters[act.cluster].scale_pool(act.node_pool, act.count)
+        if event.scale_workload is not None:
+            act = event.scale_workload
+            self.clusters[self.workload_cluster[act.workload]].scale_workload(
+                act.workload, act.replicas
+            )

@@ -1,0 +1,261 @@
+"""A run's result: frames built once from the records, the summary, and saving it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from .addressing import SubnetPool
+from .errors import OutputExistsError
+from .scenario import Scenario
+
+if TYPE_CHECKING:
+    from .model.world import World
+
+__all__ = ["Result", "build_result"]
+
+_text = SubnetPool.text
+
+
+@dataclass
+class Result:
+    """Everything one run produced. ``save(dir)`` writes it as files."""
+
+    scenario: Scenario
+    seed: int
+    summary: dict[str, Any]
+    subnets: pd.DataFrame
+    nnc: pd.DataFrame
+    nodes: pd.DataFrame
+    pods: pd.DataFrame
+    events: pd.DataFrame
+
+    def save(self, directory: str | os.PathLike[str], *, force: bool = False) -> Path:
+        """Write the results folder atomically; an existing one only with ``force``."""
+        from .charts import plot_utilization
+
+        target = Path(directory)
+        if target.exists() and not force:
+            raise OutputExistsError(f"{target}: exists already; use --force to replace it")
+        if target.exists() and not target.is_dir():
+            raise OutputExistsError(f"{target}: exists and is not a folder")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+        try:
+            self.subnets.to_csv(staging / "subnets.csv", index=False)
+            self.nnc.to_csv(staging / "nnc.csv", index=False)
+            self.nodes.to_csv(staging / "nodes.csv", index=False)
+            self.pods.to_csv(staging / "pods.csv", index=False)
+            self.events.to_csv(staging / "events.csv", index=False)
+            (staging / "summary.json").write_text(json.dumps(self.summary, indent=2) + "\n")
+            (staging / "scenario.resolved.yaml").write_text(
+                yaml.safe_dump(self.scenario.to_document(), sort_keys=False)
+            )
+            plot_utilization(
+                self.subnets,
+                self.events,
+                f"{self.scenario.name}: subnet addresses over time (seed {self.seed})",
+                staging / "utilization.png",
+            )
+            os.chmod(staging, 0o755)
+            if target.exists():
+                old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
+                old.rmdir()
+                target.rename(old)
+                staging.rename(target)
+                shutil.rmtree(old)
+            else:
+                staging.rename(target)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        return target
+
+
+def _subnet_frame(world: World) -> pd.DataFrame:
+    end = world.scenario.duration
+    step = world.scenario.sample_every
+    grid = np.arange(0.0, end, step)
+    grid = np.append(grid, end)
+    parts = []
+    for subnet in world.used_subnets():
+        changes = np.array(subnet.changes, dtype=float)
+        idx = np.searchsorted(changes[:, 0], grid, side="right") - 1
+        allocated = changes[idx, 1].astype(np.int64)
+        assigned = changes[idx, 2].astype(np.int64)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "time_s": grid,
+                    "subnet": subnet.name,
+                    "cidr": subnet.pool.cidr,
+                    "capacity": subnet.capacity,
+                    "allocated": allocated,
+                    "assigned": assigned,
+                    "free": subnet.capacity - allocated,
+                }
+            )
+        )
+    return pd.concat(parts, ignore_index=True)
+
+
+def _node_frame(world: World) -> pd.DataFrame:
+    rows = []
+    for cluster in world.clusters.values():
+        for n in cluster.nodes:
+            rows.append(
+                {
+                    "node": n.name,
+                    "cluster": n.cluster,
+                    "node_pool": n.pool,
+                    "created_s": n.created_s,
+                    "ready_s": n.ready_s,
+                    "first_ips_s": n.first_ips_s,
+                    "deleted_s": n.deleted_s,
+                    "status": n.status,
+                    "node_ip": _text(n.node_ip) if n.node_ip is not None else "",
+                    "node_subnet": n.node_subnet.name,
+                    "pod_subnet": (n.pod_subnet or n.node_subnet).name,
+                    "max_pods": n.max_pods,
+                    "peak_pods": n.peak_pods,
+                    "peak_requested_ips": n.peak_requested,
+                    "peak_assigned_ips": n.peak_assigned,
+                }
+            )
+    return pd.DataFrame(rows, columns=_NODE_COLUMNS)
+
+
+_NODE_COLUMNS = [
+    "node", "cluster", "node_pool", "created_s", "ready_s", "first_ips_s", "deleted_s",
+    "status", "node_ip", "node_subnet", "pod_subnet", "max_pods", "peak_pods",
+    "peak_requested_ips", "peak_assigned_ips",
+]  # fmt: skip
+
+_POD_COLUMNS = [
+    "pod", "workload", "cluster", "node_pool", "node", "ip", "created_s", "scheduled_s",
+    "ip_s", "running_s", "deleted_s", "ip_wait_s", "state",
+]  # fmt: skip
+
+
+def _ip_wait(pod: Any, end: float) -> float | None:
+    """Time from binding to an address; a pod that never got one counts until it went."""
+    if pod.scheduled_s is None:
+        return None
+    stop = (
+        pod.ip_s if pod.ip_s is not None else (pod.deleted_s if pod.deleted_s is not None else end)
+    )
+    return stop - pod.scheduled_s
+
+
+def _pod_frame(world: World) -> pd.DataFrame:
+    end = world.scenario.duration
+    rows = []
+    for cluster in world.clusters.values():
+        for p in cluster.pods:
+            rows.append(
+                (
+                    p.name,
+                    p.workload,
+                    p.cluster,
+                    p.node.pool if p.node else (p.pool or ""),
+                    p.node.name if p.node else "",
+                    _text(p.ip) if p.ip is not None else "",
+                    p.created_s,
+                    p.scheduled_s,
+                    p.ip_s,
+                    p.running_s,
+                    p.deleted_s,
+                    _ip_wait(p, end),
+                    p.phase,
+                )
+            )
+    return pd.DataFrame(rows, columns=_POD_COLUMNS)
+
+
+def _percentiles(values: list[float]) -> dict[str, float | None]:
+    if not values:
+        return {"p50": None, "p95": None, "max": None}
+    arr = np.asarray(values, dtype=float)
+    return {
+        "p50": round(float(np.percentile(arr, 50)), 3),
+        "p95": round(float(np.percentile(arr, 95)), 3),
+        "max": round(float(arr.max()), 3),
+    }
+
+
+def _summary(world: World) -> dict[str, Any]:
+    end = world.scenario.duration
+    subnets = {}
+    for s in world.used_subnets():
+        subnets[s.name] = {
+            "cidr": s.pool.cidr,
+            "vnet": s.vnet,
+            "capacity": s.capacity,
+            "peak_allocated": s.peak_allocated,
+            "peak_assigned": s.peak_assigned,
+            "final_allocated": s.allocated,
+            "final_assigned": s.assigned,
+            "min_free": s.capacity - s.peak_allocated,
+            "full_at_s": s.full_at_s,
+            "refused_requests": s.full_events,
+        }
+    nodes = [n for c in world.clusters.values() for n in c.nodes]
+    pods = [p for c in world.clusters.values() for p in c.pods]
+    waits = [w for p in pods if (w := _ip_wait(p, end)) is not None]
+    return {
+        "scenario": world.scenario.name,
+        "seed": world.seed,
+        "duration_s": end,
+        "subnets": subnets,
+        "nodes": {
+            "created": len(nodes),
+            "ready": sum(n.ready_s is not None and not n.failed for n in nodes),
+            "failed": sum(n.failed for n in nodes),
+            "stuck": sum(
+                n.ready_s is not None and n.first_ips_s is None and not n.failed for n in nodes
+            ),
+            "alive_at_end": sum(n.alive for n in nodes),
+        },
+        "pods": {
+            "created": len(pods),
+            "running_at_end": sum(p.phase == "running" for p in pods),
+            "pending_at_end": sum(p.phase == "pending" for p in pods),
+            "waiting_for_ip_at_end": sum(p.phase == "waiting" for p in pods),
+            "ip_wait_s": _percentiles(waits),
+        },
+    }
+
+
+def build_result(world: World) -> Result:
+    """Turn a finished world's records into frames and a summary."""
+    events = pd.DataFrame(
+        world.recorder.events,
+        columns=["time_s", "kind", "cluster", "node_pool", "node", "subnet", "message"],
+    )
+    nnc = pd.DataFrame(
+        world.recorder.nnc,
+        columns=[
+            "time_s", "cluster", "node_pool", "node", "requested_ips", "secondary_ips",
+            "assigned_ips", "available_ips", "pending_release_ips", "pending_programming_ips",
+            "nc_status",
+        ],
+    )  # fmt: skip
+    return Result(
+        scenario=world.scenario,
+        seed=world.seed,
+        summary=_summary(world),
+        subnets=_subnet_frame(world),
+        nnc=nnc,
+        nodes=_node_frame(world),
+        pods=_pod_frame(world),
+        events=events,
+    )

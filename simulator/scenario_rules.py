@@ -1,0 +1,274 @@
+"""Cross-field rules of a scenario, checked the way Azure and AKS would refuse them.
+
+Reference: reference/azure-cni.md §1 (subnets), §3 (max pods), §4 (pod subnet). Each
+failure raises :class:`ScenarioError` naming the dotted field path, the value and the rule.
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from .errors import ScenarioError
+from .scenario import Cluster, NodePool, Scenario
+
+__all__ = ["SubnetRef", "resolve", "subnet_index"]
+
+#: Azure's smallest and largest subnet (reference §1).
+MIN_PREFIX, MAX_PREFIX = 8, 29
+#: AKS limit on nodes per cluster.
+MAX_NODES_PER_CLUSTER = 5000
+#: Default max pods by CNI (reference §3; the seed document's 250 for dynamic).
+DEFAULT_MAX_PODS = {"traditional": 30, "dynamic": 250}
+
+
+@dataclass(frozen=True)
+class SubnetRef:
+    """Where a subnet is declared."""
+
+    vnet: str
+    vnet_index: int
+    index: int
+    network: ipaddress.IPv4Network
+
+
+def subnet_index(scenario: Scenario) -> dict[str, SubnetRef]:
+    """Every subnet by name (names are unique across the scenario)."""
+    out: dict[str, SubnetRef] = {}
+    for v, vnet in enumerate(scenario.network.vnets):
+        for s, subnet in enumerate(vnet.subnets):
+            out[subnet.name] = SubnetRef(vnet.name, v, s, ipaddress.IPv4Network(subnet.cidr))
+    return out
+
+
+def _choices(names: Iterable[str]) -> str:
+    names = list(names)
+    return ", ".join(repr(n) for n in names) if names else "none"
+
+
+def _unknown(kind: str, name: str, names: list[str], path: str) -> ScenarioError:
+    close = difflib.get_close_matches(name, names, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else f"; known: {_choices(names)}"
+    return ScenarioError(f"no {kind} named {name!r}{hint}", path=path)
+
+
+def _unique(items: list[tuple[str, str]], kind: str) -> None:
+    seen: dict[str, str] = {}
+    for name, path in items:
+        if name in seen:
+            raise ScenarioError(
+                f"duplicate {kind} name {name!r} (first at {seen[name]}); names must be unique",
+                path=path,
+            )
+        seen[name] = path
+
+
+def _check_network(scenario: Scenario) -> None:
+    _unique(
+        [(v.name, f"network.vnets[{i}].name") for i, v in enumerate(scenario.network.vnets)], "VNet"
+    )
+    _unique(
+        [
+            (s.name, f"network.vnets[{i}].subnets[{j}].name")
+            for i, v in enumerate(scenario.network.vnets)
+            for j, s in enumerate(v.subnets)
+        ],
+        "subnet",
+    )
+    for i, vnet in enumerate(scenario.network.vnets):
+        spaces = [ipaddress.IPv4Network(c) for c in vnet.address_space]
+        for a, space in enumerate(spaces):
+            for b in range(a):
+                if space.overlaps(spaces[b]):
+                    raise ScenarioError(
+                        f"overlaps address space {spaces[b]} of the same VNet",
+                        path=f"network.vnets[{i}].address_space[{a}]",
+                        value=str(space),
+                    )
+        nets: list[ipaddress.IPv4Network] = []
+        for j, subnet in enumerate(vnet.subnets):
+            path = f"network.vnets[{i}].subnets[{j}].cidr"
+            net = ipaddress.IPv4Network(subnet.cidr)
+            if not MIN_PREFIX <= net.prefixlen <= MAX_PREFIX:
+                raise ScenarioError(
+                    f"subnet size must be between /{MIN_PREFIX} and /{MAX_PREFIX}",
+                    path=path,
+                    value=subnet.cidr,
+                )
+            if not any(net.subnet_of(space) for space in spaces):
+                raise ScenarioError(
+                    f"lies outside the address space of VNet {vnet.name!r} "
+                    f"({', '.join(map(str, spaces))})",
+                    path=path,
+                    value=subnet.cidr,
+                )
+            for k, other in enumerate(nets):
+                if net.overlaps(other):
+                    raise ScenarioError(
+                        f"overlaps subnet {vnet.subnets[k].name!r} ({other})",
+                        path=path,
+                        value=subnet.cidr,
+                    )
+            nets.append(net)
+
+
+def _resolve_pool(
+    cluster: Cluster, c: int, pool: NodePool, p: int, subnets: dict[str, SubnetRef]
+) -> NodePool:
+    path = f"clusters[{c}].node_pools[{p}]"
+    if pool.node_subnet not in subnets:
+        raise _unknown("subnet", pool.node_subnet, list(subnets), f"{path}.node_subnet")
+    update: dict[str, object] = {}
+    if cluster.cni == "traditional":
+        if pool.pod_subnet is not None:
+            raise ScenarioError(
+                "a pod subnet needs cni: dynamic; traditional Azure CNI takes pod IPs from "
+                "the node subnet",
+                path=f"{path}.pod_subnet",
+                value=pool.pod_subnet,
+            )
+    else:
+        pod_subnet = pool.pod_subnet or cluster.pod_subnet
+        if pod_subnet is None:
+            raise ScenarioError(
+                "cluster uses cni: dynamic, so every node pool needs a pod subnet (set it "
+                "on the pool or the cluster); one cluster cannot mix CNI types",
+                path=f"{path}.pod_subnet",
+            )
+        where = f"{path}.pod_subnet" if pool.pod_subnet else f"clusters[{c}].pod_subnet"
+        if pod_subnet not in subnets:
+            raise _unknown("subnet", pod_subnet, list(subnets), where)
+        if pod_subnet == pool.node_subnet:
+            raise ScenarioError(
+                "the pod subnet must be a different subnet from the node subnet",
+                path=where,
+                value=pod_subnet,
+            )
+        node_vnet = subnets[pool.node_subnet].vnet
+        if subnets[pod_subnet].vnet != node_vnet:
+            raise ScenarioError(
+                f"pod subnet is in VNet {subnets[pod_subnet].vnet!r} but the cluster's "
+                f"nodes are in VNet {node_vnet!r}; a pod subnet must be in the cluster's VNet",
+                path=where,
+                value=pod_subnet,
+            )
+        update["pod_subnet"] = pod_subnet
+    max_pods = pool.max_pods if pool.max_pods is not None else DEFAULT_MAX_PODS[cluster.cni]
+    if pool.count > 0 and max_pods * pool.count < 30:
+        raise ScenarioError(
+            f"max pods {max_pods} × {pool.count} nodes leaves room for fewer than 30 pods; "
+            "AKS allows max pods below 30 only when the pool has room for at least 30 pods",
+            path=f"{path}.max_pods",
+            value=max_pods,
+        )
+    if pool.system_pods_per_node > max_pods:
+        raise ScenarioError(
+            f"more system pods per node than max pods ({max_pods})",
+            path=f"{path}.system_pods_per_node",
+            value=pool.system_pods_per_node,
+        )
+    update["max_pods"] = max_pods
+    return pool.model_copy(update=update)
+
+
+def _resolve_cluster(cluster: Cluster, c: int, subnets: dict[str, SubnetRef]) -> Cluster:
+    if cluster.cni == "traditional" and cluster.pod_subnet is not None:
+        raise ScenarioError(
+            "a pod subnet needs cni: dynamic; traditional Azure CNI takes pod IPs from the "
+            "node subnet",
+            path=f"clusters[{c}].pod_subnet",
+            value=cluster.pod_subnet,
+        )
+    _unique(
+        [(p.name, f"clusters[{c}].node_pools[{i}].name") for i, p in enumerate(cluster.node_pools)],
+        "node pool",
+    )
+    pools = [
+        _resolve_pool(cluster, c, pool, p, subnets) for p, pool in enumerate(cluster.node_pools)
+    ]
+    vnets = {subnets[p.node_subnet].vnet for p in pools}
+    if len(vnets) > 1:
+        first = subnets[pools[0].node_subnet].vnet
+        for p, pool in enumerate(pools):
+            if subnets[pool.node_subnet].vnet != first:
+                raise ScenarioError(
+                    f"node subnet is in VNet {subnets[pool.node_subnet].vnet!r} but the "
+                    f"cluster's first node pool is in VNet {first!r}; a cluster lives in one VNet",
+                    path=f"clusters[{c}].node_pools[{p}].node_subnet",
+                    value=pool.node_subnet,
+                )
+    nodes = sum(p.count for p in pools)
+    if nodes > MAX_NODES_PER_CLUSTER:
+        raise ScenarioError(
+            f"{nodes} nodes at start; an AKS cluster holds at most {MAX_NODES_PER_CLUSTER}",
+            path=f"clusters[{c}].node_pools",
+        )
+    return cluster.model_copy(update={"node_pools": pools})
+
+
+def _check_workloads_and_timeline(scenario: Scenario) -> None:
+    clusters = {c.name: c for c in scenario.clusters}
+    _unique(
+        [(w.name, f"workloads[{i}].name") for i, w in enumerate(scenario.workloads)], "workload"
+    )
+    for i, w in enumerate(scenario.workloads):
+        if w.cluster not in clusters:
+            raise _unknown("cluster", w.cluster, list(clusters), f"workloads[{i}].cluster")
+        pools = [p.name for p in clusters[w.cluster].node_pools]
+        if w.node_pool is not None and w.node_pool not in pools:
+            raise _unknown(
+                f"node pool in cluster {w.cluster!r}",
+                w.node_pool,
+                pools,
+                f"workloads[{i}].node_pool",
+            )
+    workloads = [w.name for w in scenario.workloads]
+    for i, event in enumerate(scenario.timeline):
+        path = f"timeline[{i}]"
+        if event.at > scenario.duration:
+            raise ScenarioError(
+                f"is after the end of the run (duration {scenario.duration:g}s)",
+                path=f"{path}.at",
+                value=event.at,
+            )
+        actions = event.actions()
+        if len(actions) != 1:
+            raise ScenarioError(
+                "needs exactly one action: scale_node_pool or scale_workload",
+                path=path,
+                value=", ".join(actions) or "no action",
+            )
+        if event.scale_node_pool is not None:
+            act = event.scale_node_pool
+            if act.cluster not in clusters:
+                raise _unknown(
+                    "cluster", act.cluster, list(clusters), f"{path}.scale_node_pool.cluster"
+                )
+            pools = [p.name for p in clusters[act.cluster].node_pools]
+            if act.node_pool not in pools:
+                raise _unknown(
+                    f"node pool in cluster {act.cluster!r}",
+                    act.node_pool,
+                    pools,
+                    f"{path}.scale_node_pool.node_pool",
+                )
+        if event.scale_workload is not None and event.scale_workload.workload not in workloads:
+            raise _unknown(
+                "workload",
+                event.scale_workload.workload,
+                workloads,
+                f"{path}.scale_workload.workload",
+            )
+
+
+def resolve(scenario: Scenario) -> Scenario:
+    """Check every cross-field rule and return the scenario with defaults filled in."""
+    _check_network(scenario)
+    _unique([(c.name, f"clusters[{i}].name") for i, c in enumerate(scenario.clusters)], "cluster")
+    subnets = subnet_index(scenario)
+    clusters = [_resolve_cluster(c, i, subnets) for i, c in enumerate(scenario.clusters)]
+    resolved = scenario.model_copy(update={"clusters": clusters})
+    _check_workloads_and_timeline(resolved)
+    return resolved

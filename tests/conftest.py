@@ -1,0 +1,64 @@
+"""Shared helpers: small scenario documents built in code, so tests need no files."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+
+def make_scenario(
+    *,
+    cni: str = "dynamic",
+    nodes: int = 1,
+    max_pods: int | None = None,
+    node_cidr: str = "10.240.0.0/16",
+    pod_cidr: str = "10.241.0.0/16",
+    replicas: int = 0,
+    system_pods: int = 0,
+    duration: str | float = "10m",
+    timeline: list[dict[str, Any]] | None = None,
+    ipam: dict[str, Any] | None = None,
+    timings: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A one-cluster, one-pool scenario document."""
+    subnets = [{"name": "nodesubnet", "cidr": node_cidr}]
+    if cni == "dynamic":
+        subnets.append({"name": "podsubnet", "cidr": pod_cidr})
+    pool: dict[str, Any] = {
+        "name": "user",
+        "count": nodes,
+        "node_subnet": "nodesubnet",
+        "system_pods_per_node": system_pods,
+    }
+    if max_pods is not None:
+        pool["max_pods"] = max_pods
+    cluster: dict[str, Any] = {"name": "aks1", "cni": cni, "node_pools": [pool]}
+    if cni == "dynamic":
+        cluster["pod_subnet"] = "podsubnet"
+    if ipam:
+        cluster["ipam"] = ipam
+    if timings:
+        cluster["timings"] = timings
+    return {
+        "name": "test",
+        "duration": duration,
+        "sample_every": "10s",
+        "network": {
+            "vnets": [{"name": "vnet1", "address_space": ["10.0.0.0/8"], "subnets": subnets}]
+        },
+        "clusters": [cluster],
+        "workloads": [{"name": "web", "cluster": "aks1", "replicas": replicas}],
+        "timeline": timeline or [],
+    }
+
+
+@pytest.fixture
+def scenario_doc():
+    """A factory for scenario documents (a fresh deep copy each call)."""
+
+    def factory(**kwargs: Any) -> dict[str, Any]:
+        return copy.deepcopy(make_scenario(**kwargs))
+
+    return factory

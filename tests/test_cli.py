@@ -1,0 +1,80 @@
+"""The command line: run, validate, schema; errors are one line and exit status 2."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from conftest import make_scenario
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def ipsim(*args, cwd=ROOT):
+    return subprocess.run(
+        [sys.executable, "-m", "simulator", *map(str, args)],
+        capture_output=True, text=True, cwd=cwd,
+    )  # fmt: skip
+
+
+def test_run_writes_results_and_prints_a_summary(tmp_path):
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(yaml.safe_dump(make_scenario(nodes=2, replicas=20)))
+    done = ipsim("run", scenario, "-o", tmp_path / "out")
+    assert done.returncode == 0, done.stderr
+    assert "podsubnet" in done.stdout and "10.241.0.0/16" in done.stdout
+    assert "pods: 20 created, 20 running" in done.stdout
+    assert (tmp_path / "out" / "summary.json").exists()
+    assert done.stderr == ""  # no progress bar when stderr is not a terminal
+
+
+def test_run_defaults_to_results_name_and_refuses_to_overwrite(tmp_path):
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(yaml.safe_dump(make_scenario(nodes=1, duration="1m")))
+    assert ipsim("run", scenario, cwd=tmp_path).returncode == 0
+    assert (tmp_path / "results" / "test" / "nnc.csv").exists()
+    again = ipsim("run", scenario, cwd=tmp_path)
+    assert again.returncode == 2
+    assert again.stderr.count("\n") == 1 and "--force" in again.stderr
+    assert ipsim("run", scenario, "--force", cwd=tmp_path).returncode == 0
+
+
+def test_seed_option_is_recorded(tmp_path):
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(yaml.safe_dump(make_scenario(nodes=1, duration="1m")))
+    assert ipsim("run", scenario, "-o", tmp_path / "o", "--seed", "42").returncode == 0
+    assert json.loads((tmp_path / "o" / "summary.json").read_text())["seed"] == 42
+
+
+def test_bad_scenario_gives_one_line_and_exit_2(tmp_path):
+    doc = make_scenario()
+    doc["clusters"][0]["node_pools"][0]["max_pods"] = 300
+    scenario = tmp_path / "bad.yaml"
+    scenario.write_text(yaml.safe_dump(doc))
+    for command in ("run", "validate"):
+        done = ipsim(command, scenario)
+        assert done.returncode == 2
+        assert "Traceback" not in done.stderr
+        assert done.stderr.strip().splitlines() == [
+            f"error: {scenario}: clusters[0].node_pools[0].max_pods: "
+            "must be between 10 and 250 (got 300)"
+        ]
+
+
+def test_console_script_and_module_agree():
+    exe = Path(sys.executable).with_name("ipsim")
+    out = subprocess.run([str(exe), "--help"], capture_output=True, text=True)
+    assert out.returncode == 0
+    assert out.stdout == ipsim("--help").stdout.replace("python -m simulator", "ipsim")
+    for word in ("run", "validate", "schema"):
+        assert word in out.stdout
+
+
+def test_schema_is_json_schema_for_scenarios():
+    done = ipsim("schema")
+    schema = json.loads(done.stdout)
+    assert schema["$schema"].startswith("https://json-schema.org/")
+    assert {"name", "network", "clusters", "workloads", "timeline"} <= set(schema["properties"])
+    assert schema["additionalProperties"] is False

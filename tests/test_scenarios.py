@@ -1,0 +1,57 @@
+"""Every scenario shipped in scenarios/ validates and runs, with the story it tells."""
+
+from pathlib import Path
+
+import pytest
+
+import simulator
+
+SCENARIOS = sorted((Path(__file__).resolve().parent.parent / "scenarios").glob("*.yaml"))
+
+
+def test_there_are_scenarios():
+    assert {p.name for p in SCENARIOS} >= {
+        "quickstart.yaml",
+        "traditional-scale-up.yaml",
+        "shared-pod-subnet.yaml",
+    }
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
+def test_scenario_runs(path, tmp_path):
+    result = simulator.run(path)
+    assert result.summary["pods"]["created"] > 0
+    result.save(tmp_path / path.stem)
+
+
+def test_quickstart_dynamic_never_runs_short():
+    summary = simulator.run(SCENARIOS[0].parent / "quickstart.yaml").summary
+    pod = summary["subnets"]["podsubnet"]
+    assert pod["full_at_s"] is None
+    assert summary["nodes"] == {
+        "created": 10,
+        "ready": 10,
+        "failed": 0,
+        "stuck": 0,
+        "alive_at_end": 10,
+    }
+    # 400 web + 40 system pods on 10 nodes: 44 each -> 64 requested + 1 primary.
+    assert pod["peak_assigned"] == 440
+    assert pod["peak_allocated"] == 10 * 65
+
+
+def test_traditional_variant_fills_the_node_subnet():
+    summary = simulator.run(SCENARIOS[0].parent / "traditional-scale-up.yaml").summary
+    node = summary["subnets"]["nodesubnet"]
+    assert node["peak_allocated"] == 8 * 31
+    assert summary["nodes"]["failed"] == 2
+    assert node["full_at_s"] == 300.0
+
+
+def test_shared_pod_subnet_runs_dry_for_the_second_cluster():
+    result = simulator.run(SCENARIOS[0].parent / "shared-pod-subnet.yaml")
+    pods = result.summary["subnets"]["pods-shared"]
+    assert pods["full_at_s"] is not None
+    full = result.events[result.events["kind"] == "subnet_full"]
+    assert set(full["cluster"]) == {"team-b"}
+    assert result.summary["pods"]["ip_wait_s"]["max"] > 600
