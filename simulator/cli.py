@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from .errors import IpsimError
+from .errors import IpsimError, OutputExistsError
 from .loader import load_scenario
 from .runner import run as run_scenario
 from .scenario import Scenario
@@ -29,6 +29,10 @@ class _Group(click.Group):
         except IpsimError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(2)
+        except KeyboardInterrupt:
+            # Results are staged in a temporary folder that is removed on the way out.
+            click.echo("interrupted: no results were written", err=True)
+            sys.exit(130)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -60,8 +64,6 @@ def run(scenario: Path, output: Path | None, seed: int | None, force: bool) -> N
 
 
 def _exists(target: Path) -> IpsimError:
-    from .errors import OutputExistsError
-
     return OutputExistsError(f"{target}: exists already; use --force to replace it")
 
 

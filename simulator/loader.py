@@ -26,6 +26,24 @@ __all__ = ["load_scenario", "read_document"]
 MAX_FILE_BYTES = 5_000_000
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing a key given twice in one mapping (YAML says keys
+    are unique; PyYAML would silently keep the last one)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, list | dict):
+                continue  # unhashable keys are reported by the base class
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def read_document(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Parse a YAML scenario file into a mapping (safe loader: no object construction)."""
     source = str(path)
@@ -51,7 +69,8 @@ def read_document(path: str | os.PathLike[str]) -> dict[str, Any]:
             f"is not UTF-8 text (bad byte at offset {exc.start})", source=source
         ) from None
     try:
-        document = yaml.safe_load(text)
+        # _StrictLoader is a SafeLoader: tags such as !!python/object are refused.
+        document = yaml.load(text, Loader=_StrictLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -120,7 +139,9 @@ def _bounds(field: Any) -> tuple[Any, Any]:
 
 
 def _translate(exc: ValidationError) -> ScenarioError:
-    error = exc.errors(include_url=False)[0]
+    errors = exc.errors(include_url=False)
+    # A misspelt key shows up twice: unknown, and the real key missing. Say the first.
+    error = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     loc = tuple(error["loc"])
     kind = error["type"]
     value = error.get("input")

@@ -98,7 +98,8 @@ WorkloadName = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_default=True, frozen=True)
+    # Strict: YAML already types values, so "true" must not pass for a count.
+    model_config = ConfigDict(extra="forbid", validate_default=True, frozen=True, strict=True)
 
 
 class Subnet(_Model):
@@ -149,10 +150,10 @@ class Timings(_Model):
     pod_start: Duration = Field(2.0, description="IP assigned to pod Running")
     ip_release: Duration = Field(5.0, description="pod deleted to its IP Available again")
     sandbox_retry: Duration = Field(
-        10.0, gt=0, description="kubelet retry interval while CNI has no IP for a pod"
+        10.0, ge=0.1, description="kubelet retry interval while CNI has no IP for a pod"
     )
     monitor_interval: Duration = Field(
-        1.0, gt=0, description="CNS pool monitor reconcile period (RefreshDelay)"
+        1.0, ge=0.1, description="CNS pool monitor reconcile period (RefreshDelay)"
     )
 
 

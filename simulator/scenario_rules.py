@@ -13,11 +13,14 @@ from dataclasses import dataclass
 
 from .errors import ScenarioError
 from .scenario import Cluster, NodePool, Scenario
+from .units import format_duration
 
 __all__ = ["SubnetRef", "resolve", "subnet_index"]
 
 #: Azure's smallest and largest subnet (reference §1).
 MIN_PREFIX, MAX_PREFIX = 8, 29
+#: Rows of subnets.csv per subnet at most (duration / sample_every).
+MAX_SAMPLES = 1_000_000
 #: AKS limit on nodes per cluster.
 MAX_NODES_PER_CLUSTER = 5000
 #: Default max pods by CNI (reference §3; the seed document's 250 for dynamic).
@@ -229,9 +232,9 @@ def _check_workloads_and_timeline(scenario: Scenario) -> None:
         path = f"timeline[{i}]"
         if event.at > scenario.duration:
             raise ScenarioError(
-                f"is after the end of the run (duration {scenario.duration:g}s)",
+                f"is after the end of the run (duration {format_duration(scenario.duration)})",
                 path=f"{path}.at",
-                value=event.at,
+                value=format_duration(event.at),
             )
         actions = event.actions()
         if len(actions) != 1:
@@ -263,12 +266,40 @@ def _check_workloads_and_timeline(scenario: Scenario) -> None:
             )
 
 
+def _check_node_limit_over_time(scenario: Scenario) -> None:
+    """A cluster stays within the AKS node limit after every timeline scale."""
+    counts = {c.name: {p.name: p.count for p in c.node_pools} for c in scenario.clusters}
+    order = sorted(range(len(scenario.timeline)), key=lambda i: scenario.timeline[i].at)
+    for i in order:
+        act = scenario.timeline[i].scale_node_pool
+        if act is None:
+            continue
+        pools = counts[act.cluster]
+        pools[act.node_pool] = act.count
+        if sum(pools.values()) > MAX_NODES_PER_CLUSTER:
+            raise ScenarioError(
+                f"takes cluster {act.cluster!r} to {sum(pools.values())} nodes; an AKS "
+                f"cluster holds at most {MAX_NODES_PER_CLUSTER}",
+                path=f"timeline[{i}].scale_node_pool.count",
+                value=act.count,
+            )
+
+
 def resolve(scenario: Scenario) -> Scenario:
     """Check every cross-field rule and return the scenario with defaults filled in."""
+    samples = scenario.duration / scenario.sample_every
+    if samples > MAX_SAMPLES:
+        raise ScenarioError(
+            f"gives {samples:,.0f} samples over the run's {format_duration(scenario.duration)}; "
+            f"at most {MAX_SAMPLES:,}: sample less often",
+            path="sample_every",
+            value=format_duration(scenario.sample_every),
+        )
     _check_network(scenario)
     _unique([(c.name, f"clusters[{i}].name") for i, c in enumerate(scenario.clusters)], "cluster")
     subnets = subnet_index(scenario)
     clusters = [_resolve_cluster(c, i, subnets) for i, c in enumerate(scenario.clusters)]
     resolved = scenario.model_copy(update={"clusters": clusters})
     _check_workloads_and_timeline(resolved)
+    _check_node_limit_over_time(resolved)
     return resolved

@@ -18,6 +18,8 @@ def parse_duration(value: object) -> float:
     if isinstance(value, int | float):
         seconds = float(value)
     elif isinstance(value, str):
+        if value.strip().startswith("-"):
+            raise ValueError("must be a non-negative duration")
         match = _PATTERN.match(value)
         if not match:
             raise ValueError("must be a duration such as 30s, 10m, 2h, 1d or a number of seconds")

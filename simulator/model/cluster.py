@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from ..cni import CniMode, ModelContext, mode_for
 from ..scenario import Cluster, NodePool, Workload
 from .entities import Node, Pod
-from .scheduler import schedule
+from .scheduler import SpreadIndex, schedule
 from .subnets import SubnetState
 
 __all__ = ["ClusterRuntime"]
@@ -26,7 +26,7 @@ _DELETE_RANK = {"pending": 0, "waiting": 1, "starting": 2, "running": 3}
 class _Deployment:
     spec: Workload
     replicas: int
-    live: list[Pod] = field(default_factory=list)
+    live: dict[Pod, None] = field(default_factory=dict)  # insertion-ordered set
     created: int = 0
 
 
@@ -45,6 +45,7 @@ class ClusterRuntime:
         self.nodes_for: dict[str | None, list[Node]] = {None: []}
         for pool in self.spec.node_pools:
             self.nodes_for[pool.name] = []
+        self.spread = SpreadIndex(self.pools)
         self.pods: list[Pod] = []
         self.pending: dict[Pod, None] = {}  # insertion-ordered FIFO of unbound pods
         self.deployments: dict[str, _Deployment] = {}
@@ -118,6 +119,7 @@ class ClusterRuntime:
             pod = self._new_pod(f"{node.name}-system-{i}", "(system)", None, system=True)
             node.pods.add(pod)
             self._bind(pod, node)
+        self.spread.update(node)
         self.request_schedule()
 
     def remove_node(self, node: Node) -> None:
@@ -172,7 +174,7 @@ class ClusterRuntime:
             pod = self._new_pod(
                 f"{dep.spec.name}-{dep.created:05d}", dep.spec.name, dep.spec.node_pool
             )
-            dep.live.append(pod)
+            dep.live[pod] = None
             self.pending[pod] = None
         self.request_schedule()
 
@@ -200,7 +202,7 @@ class ClusterRuntime:
 
     def _schedule_pass(self) -> None:
         self._schedule_queued = False
-        for pod, node in schedule(list(self.pending), self.nodes_for):
+        for pod, node in schedule(list(self.pending), self.spread):
             del self.pending[pod]
             self._bind(pod, node)
 
@@ -236,14 +238,13 @@ class ClusterRuntime:
         self.pending.pop(pod, None)
         dep = self.deployments.get(pod.workload) if not pod.system else None
         if dep is not None:
-            dep.live.remove(pod)
+            del dep.live[pod]
         if reason == "deleted" and pod.node is not None:
             if pod.ip is not None:
                 # Terminating: the pod keeps its slot and address for ip_release.
                 self.ctx.after(self.timings.ip_release, self._pod_gone, pod)
             else:
-                pod.node.pods.discard(pod)
-                self.request_schedule()
+                self._vacate(pod.node, pod)
         if reason == "evicted" and dep is not None:
             self._reconcile_deployment(dep)
 
@@ -252,7 +253,12 @@ class ClusterRuntime:
         assert node is not None
         if pod not in node.pods:  # the node went first and took the address with it
             return
-        node.pods.discard(pod)
         self.cni.release(pod)
         self.cni.pod_subnet(node).assign_delta(-1)
+        self._vacate(node, pod)
+
+    def _vacate(self, node: Node, pod: Pod) -> None:
+        """The pod no longer takes a slot on the node."""
+        node.pods.discard(pod)
+        self.spread.update(node)
         self.request_schedule()
