@@ -46,7 +46,9 @@ def plot_utilization(
             lw=1.6,
             label="assigned (used by pods)",
         )
-        ax.axhline(capacity, color="black", ls="--", lw=1, label=f"usable capacity ({capacity})")
+        capacity_line = ax.axhline(
+            capacity, color="black", ls="--", lw=1, label=f"usable capacity ({capacity:,})"
+        )
         full = events[(events["subnet"] == name) & events["kind"].isin(full_kinds)]
         for i, when in enumerate(sorted(set(full["time_s"]))):
             ax.axvline(
@@ -67,7 +69,7 @@ def plot_utilization(
         # A large subnet would flatten the lines: then zoom in and say so in the legend.
         top = capacity if capacity <= 4 * max(peak, 1) else max(peak, 1) * 1.5
         if top < capacity:
-            ax.lines[-1].set_label(f"usable capacity {capacity:,} (above the chart)")
+            capacity_line.set_label(f"usable capacity {capacity:,} (above the chart)")
         ax.set_ylim(0, top * 1.08 + 1)
         ax.grid(alpha=0.3)
         ax.legend(loc="best", fontsize=8, framealpha=0.85)

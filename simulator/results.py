@@ -223,6 +223,7 @@ def _summary(world: World) -> dict[str, Any]:
             "stuck": sum(
                 n.ready_s is not None and n.first_ips_s is None and not n.failed for n in nodes
             ),
+            "first_batch_refused": sum(n.first_batch_refused for n in nodes),
             "alive_at_end": sum(n.alive for n in nodes),
         },
         "pods": {

@@ -106,3 +106,16 @@ def test_ctrl_c_leaves_no_results_folder(tmp_path):
     assert proc.returncode == 130, err
     assert "interrupted" in err and "Traceback" not in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["long.yaml"]
+
+
+def test_schema_accepts_the_shipped_scenarios_and_rejects_mistakes():
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(json.loads(ipsim("schema").stdout))
+    for path in sorted((ROOT / "scenarios").glob("*.yaml")):
+        assert list(validator.iter_errors(yaml.safe_load(path.read_text()))) == [], path
+    doc = make_scenario()
+    doc["clusters"][0]["node_pools"][0]["max_pod"] = 30
+    doc["duration"] = "10 minutes"
+    messages = " ".join(e.message for e in validator.iter_errors(doc))
+    assert "max_pod" in messages and "10 minutes" in messages

@@ -93,6 +93,7 @@ def test_pod_subnet_too_small_for_the_next_node_leaves_it_stuck(scenario_doc):
     doc = scenario_doc(nodes=2, pod_cidr="10.241.0.0/27", replicas=20, max_pods=30, duration="5m")
     result = simulator.run(doc)
     assert result.summary["nodes"]["stuck"] == 1
+    assert result.summary["nodes"]["first_batch_refused"] == 1
     statuses = sorted(result.nodes["status"])
     assert statuses == ["ready", "stuck"]
     stuck = result.nodes[result.nodes["status"] == "stuck"].iloc[0]["node"]

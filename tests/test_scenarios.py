@@ -33,6 +33,7 @@ def test_quickstart_dynamic_never_runs_short():
         "ready": 10,
         "failed": 0,
         "stuck": 0,
+        "first_batch_refused": 0,
         "alive_at_end": 10,
     }
     # 400 web + 40 system pods on 10 nodes: 44 each -> 64 requested + 1 primary.
@@ -54,4 +55,9 @@ def test_shared_pod_subnet_runs_dry_for_the_second_cluster():
     assert pods["full_at_s"] is not None
     full = result.events[result.events["kind"] == "subnet_full"]
     assert set(full["cluster"]) == {"team-b"}
+    # Four of the five new team-b nodes wait for a first batch until team-a scales down.
+    assert result.summary["nodes"]["first_batch_refused"] == 4
+    assert result.summary["nodes"]["stuck"] == 0
+    late = result.nodes[result.nodes["first_ips_s"] > 2400]
+    assert len(late) == 4 and set(late["cluster"]) == {"team-b"}
     assert result.summary["pods"]["ip_wait_s"]["max"] > 600

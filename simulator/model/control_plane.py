@@ -83,6 +83,8 @@ class ControlPlane:
         was = nnc.nc_status
         nnc.nc_status = NC_FULL if short else NC_SUCCESS
         if short:
+            if nnc.primary is None or not nnc.secondaries:
+                node.first_batch_refused = True
             if was != NC_FULL:
                 self.ctx.recorder.event(
                     "subnet_full",

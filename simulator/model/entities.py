@@ -34,6 +34,7 @@ class Node:
     ips: NodeIpPool = field(default_factory=NodeIpPool)
     pods: set[Pod] = field(default_factory=set)  # bound and not yet gone
     first_ips_s: float | None = None  # when pods could first get an address
+    first_batch_refused: bool = False  # the subnet could not fill its first request
     peak_pods: int = 0
     peak_requested: int = 0
     peak_assigned: int = 0
