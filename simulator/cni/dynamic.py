@@ -34,13 +34,8 @@ class DynamicCni(CniMode):
         node.cni = NncState()
         addresses = node.node_subnet.take(1)
         if addresses is None:
-            self.ctx.recorder.event(
-                "node_failed",
-                "SubnetIsFull: no free address in the node subnet for the node",
-                cluster=node.cluster,
-                node_pool=node.pool,
-                node=node.name,
-                subnet=node.node_subnet.name,
+            self.ctx.recorder.node_event(
+                node, "node_failed", "SubnetIsFull: no free address in the node subnet"
             )
             return False
         node.node_ip = addresses[0]

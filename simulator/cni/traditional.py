@@ -26,14 +26,11 @@ class TraditionalCni(CniMode):
         addresses = node.node_subnet.take(1 + node.max_pods)
         if addresses is None:
             free = node.node_subnet.pool.free
-            self.ctx.recorder.event(
+            self.ctx.recorder.node_event(
+                node,
                 "node_failed",
                 f"SubnetIsFull: node needs {1 + node.max_pods} addresses "
                 f"(1 + max pods {node.max_pods}), subnet has {free} free",
-                cluster=node.cluster,
-                node_pool=node.pool,
-                node=node.name,
-                subnet=node.node_subnet.name,
             )
             return False
         node.node_ip = addresses[0]

@@ -107,13 +107,13 @@ class ClusterRuntime:
         if not self.cni.node_created(node):
             node.failed = True
             return
-        self._node_event(node, "node_created", "VM created")
+        self.ctx.recorder.node_event(node, "node_created", "VM created")
         if delay:
             yield self.env.timeout(delay)
         if not node.alive:
             return
         node.ready_s = self.env.now
-        self._node_event(node, "node_ready", "node registered and Ready")
+        self.ctx.recorder.node_event(node, "node_ready", "node registered and Ready")
         self.cni.node_ready(node)
         for i in range(pool.system_pods_per_node):
             pod = self._new_pod(f"{node.name}-system-{i}", "(system)", None, system=True)
@@ -132,18 +132,8 @@ class ClusterRuntime:
                 self._end_pod(pod, "evicted")
         node.pods.clear()
         self.cni.node_deleted(node)
-        self._node_event(node, "node_deleted", "node removed from the pool")
+        self.ctx.recorder.node_event(node, "node_deleted", "node removed from the pool")
         self.request_schedule()
-
-    def _node_event(self, node: Node, kind: str, message: str) -> None:
-        self.ctx.recorder.event(
-            kind,
-            message,
-            cluster=node.cluster,
-            node_pool=node.pool,
-            node=node.name,
-            subnet=node.node_subnet.name,
-        )
 
     # --- workloads ----------------------------------------------------------------
 

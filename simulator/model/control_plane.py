@@ -86,26 +86,19 @@ class ControlPlane:
             if nnc.primary is None or not nnc.secondaries:
                 node.first_batch_refused = True
             if was != NC_FULL:
-                self.ctx.recorder.event(
+                self.ctx.recorder.node_event(
+                    node,
                     "subnet_full",
                     f"{NC_FULL}: node needs {wanted} more addresses, subnet has "
                     f"{subnet.pool.free} free",
-                    cluster=node.cluster,
-                    node_pool=node.pool,
-                    node=node.name,
-                    subnet=subnet.name,
+                    subnet.name,
                 )
             if not nnc.waiting:
                 nnc.waiting = True
                 subnet.wait_for_free(lambda: self._retry(node))
         elif was == NC_FULL:
-            self.ctx.recorder.event(
-                "nc_recovered",
-                "request filled after the subnet freed addresses",
-                cluster=node.cluster,
-                node_pool=node.pool,
-                node=node.name,
-                subnet=subnet.name,
+            self.ctx.recorder.node_event(
+                node, "nc_recovered", "request filled after the subnet freed addresses", subnet.name
             )
         self.on_status(node, added, released)
 

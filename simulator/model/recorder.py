@@ -58,6 +58,17 @@ class Recorder:
             EventRecord(self._clock(), kind, cluster, node_pool, node, subnet, message)
         )
 
+    def node_event(self, node: Node, kind: str, message: str, subnet: str = "") -> None:
+        """An event about one node; the subnet defaults to the node's node subnet."""
+        self.event(
+            kind,
+            message,
+            cluster=node.cluster,
+            node_pool=node.pool,
+            node=node.name,
+            subnet=subnet or node.node_subnet.name,
+        )
+
     def nnc_state(self, node: Node, requested: int, secondary: int, nc_status: str) -> None:
         """Record the node's pool if anything changed since its last row."""
         ips = node.ips
