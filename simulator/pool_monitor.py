@@ -37,13 +37,16 @@ class Scaler:
 
     @property
     def min_free(self) -> int:
-        """Fewest unassigned requested IPs before scaling up: ``int(B·req%/100 + 0.5)``."""
-        return int(self.batch * self.request_threshold_percent / 100 + 0.5)
+        """Fewest unassigned requested IPs before scaling up: ``int(B·req%/100 + 0.5)``.
+
+        Evaluated in CNS's order, ``B × (req / 100)`` in doubles, so that values such as
+        25 × 0.58 = 14.4999… round exactly as the node agent rounds them."""
+        return int(float(self.batch) * (self.request_threshold_percent / 100) + 0.5)
 
     @property
     def max_free(self) -> int:
-        """Free IPs at which the pool scales down: ``int(B·rel%/100 + 0.5)``."""
-        return int(self.batch * self.release_threshold_percent / 100 + 0.5)
+        """Free IPs at which the pool scales down: ``int(B·rel%/100 + 0.5)`` (CNS's order)."""
+        return int(float(self.batch) * (self.release_threshold_percent / 100) + 0.5)
 
 
 @dataclass(frozen=True)

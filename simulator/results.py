@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -84,8 +85,10 @@ class Result:
 def _subnet_frame(world: World) -> pd.DataFrame:
     end = world.scenario.duration
     step = world.scenario.sample_every
-    grid = np.arange(0.0, end, step)
-    grid = np.append(grid, end)
+    # Multiples of the step strictly before the end (with float slack), then the end.
+    count = math.ceil(end / step - 1e-9)
+    grid = np.arange(count, dtype=float) * step
+    grid = np.append(grid[grid < end - step * 1e-9], end)
     parts = []
     for subnet in world.used_subnets():
         changes = np.array(subnet.changes, dtype=float)

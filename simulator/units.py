@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from decimal import Decimal
 
 __all__ = ["format_duration", "parse_duration"]
 
@@ -39,4 +40,6 @@ def format_duration(seconds: float) -> str:
             return f"{int(seconds // size)}{suffix}"
     if float(seconds).is_integer():
         return f"{int(seconds)}s"
-    return f"{seconds:g}s"
+    # repr() is the shortest text that reads back to the same float; Decimal spells it
+    # without an exponent, which the parser accepts.
+    return f"{Decimal(repr(float(seconds))):f}s"

@@ -1,6 +1,10 @@
 """Dynamic allocation with pool monitor v1 (reference §4–5), exact numbers."""
 
+import pytest
+
 import simulator
+
+from conftest import make_scenario
 
 
 def test_three_nodes_with_20_pods_each_request_32(scenario_doc):
@@ -162,3 +166,28 @@ def test_every_running_pod_has_a_unique_address_in_the_pod_subnet(scenario_doc):
     assert running["ip"].is_unique
     net = ipaddress.IPv4Network("10.241.0.0/16")
     assert all(ipaddress.IPv4Address(ip) in net for ip in running["ip"])
+
+
+def _pool_to(at, count):
+    return {"at": at, "scale_node_pool": {"cluster": "aks1", "node_pool": "user", "count": count}}
+
+
+@pytest.mark.parametrize("cni", ["dynamic", "traditional"])
+def test_scale_up_and_down_at_the_same_instant_loses_nothing(scenario_doc, cni):
+    doc = scenario_doc(cni=cni, nodes=1, replicas=12, timeline=[
+        _pool_to("1m", 3), _pool_to("1m", 1), _pool_to("5m", 2), _pool_to("9m", 0),
+    ])  # fmt: skip
+    result = simulator.run(doc)
+    for subnet in result.summary["subnets"].values():
+        assert (subnet["final_allocated"], subnet["final_assigned"]) == (0, 0)
+    created = result.events[result.events["kind"] == "node_created"]
+    deleted = result.events[result.events["kind"] == "node_deleted"]
+    assert set(created["node"]) == set(deleted["node"])
+    assert result.summary["nodes"]["created"] == 4
+
+
+def test_sample_grid_has_no_repeated_end():
+    doc = make_scenario(nodes=1, duration=21)
+    doc["sample_every"] = 0.7
+    times = simulator.run(doc).subnets.query("subnet == 'podsubnet'")["time_s"]
+    assert times.is_unique and times.iloc[-1] == 21 and len(times) == 31

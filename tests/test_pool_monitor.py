@@ -93,3 +93,8 @@ def test_decisions(scaler, state, action, requested, release):
     assert decision.action is action
     assert decision.requested == requested
     assert decision.release == release
+
+
+def test_thresholds_round_in_cns_float_order():
+    # 25 × (58 / 100) is 14.4999… in doubles: CNS gets 14, not 15.
+    assert Scaler(25, 58, 158).clamped().min_free == 14

@@ -95,6 +95,12 @@ class ClusterRuntime:
         self.nodes.append(node)
         self.nodes_for[pool.name].append(node)
         self.nodes_for[None].append(node)
+        # The VM takes its addresses now, before anything else at this instant can
+        # remove it again (a later timeline entry at the same time, say).
+        if not self.cni.node_created(node):
+            node.failed = True
+            return
+        self.ctx.recorder.node_event(node, "node_created", "VM created")
         self.env.process(self._provision(node, pool, provision))
 
     def _pool_tag(self, pool: str) -> str:
@@ -104,10 +110,6 @@ class ClusterRuntime:
         return f"{int(digest[:12], 16) % 10**8:08d}"
 
     def _provision(self, node: Node, pool: NodePool, delay: float):
-        if not self.cni.node_created(node):
-            node.failed = True
-            return
-        self.ctx.recorder.node_event(node, "node_created", "VM created")
         if delay:
             yield self.env.timeout(delay)
         if not node.alive:
