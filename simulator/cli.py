@@ -12,8 +12,9 @@ from typing import Any
 
 import click
 
-from .errors import IpsimError, OutputExistsError
+from .errors import IpsimError
 from .loader import load_scenario
+from .results import check_target
 from .runner import run as run_scenario
 from .scenario import Scenario
 
@@ -55,16 +56,11 @@ def run(scenario: Path, output: Path | None, seed: int | None, force: bool) -> N
     """Simulate SCENARIO and write its results folder."""
     spec = load_scenario(scenario)
     target = output or Path("results") / spec.name
-    if target.exists() and not force:
-        raise _exists(target)
+    check_target(target, force=force)  # before the run, not after it
     result = _run_with_progress(spec, seed)
     saved = result.save(target, force=force)
     click.echo(_summary_table(result.summary))
     click.echo(f"results written to {saved}/")
-
-
-def _exists(target: Path) -> IpsimError:
-    return OutputExistsError(f"{target}: exists already; use --force to replace it")
 
 
 def _run_with_progress(spec: Scenario, seed: int | None):

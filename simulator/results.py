@@ -22,7 +22,7 @@ from .scenario import Scenario
 if TYPE_CHECKING:
     from .model.world import World
 
-__all__ = ["Result", "build_result"]
+__all__ = ["Result", "build_result", "check_target"]
 
 _text = SubnetPool.text
 
@@ -45,10 +45,7 @@ class Result:
         from .charts import plot_utilization
 
         target = Path(directory)
-        if target.exists() and not force:
-            raise OutputExistsError(f"{target}: exists already; use --force to replace it")
-        if target.exists() and not target.is_dir():
-            raise OutputExistsError(f"{target}: exists and is not a folder")
+        check_target(target, force=force)
         target.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
         try:
@@ -80,6 +77,14 @@ class Result:
             shutil.rmtree(staging, ignore_errors=True)
             raise
         return target
+
+
+def check_target(target: Path, *, force: bool) -> None:
+    """Refuse a results folder that exists (unless ``force``) or is not a folder."""
+    if target.exists() and not force:
+        raise OutputExistsError(f"{target}: exists already; use --force to replace it")
+    if target.exists() and not target.is_dir():
+        raise OutputExistsError(f"{target}: exists and is not a folder")
 
 
 def _subnet_frame(world: World) -> pd.DataFrame:

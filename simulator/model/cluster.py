@@ -42,9 +42,7 @@ class ClusterRuntime:
         self.subnets = subnets
         self.pools: dict[str, NodePool] = {p.name: p for p in self.spec.node_pools}
         self.nodes: list[Node] = []
-        self.nodes_for: dict[str | None, list[Node]] = {None: []}
-        for pool in self.spec.node_pools:
-            self.nodes_for[pool.name] = []
+        self.nodes_for: dict[str, list[Node]] = {p.name: [] for p in self.spec.node_pools}
         self.spread = SpreadIndex(self.pools)
         self.pods: list[Pod] = []
         self.pending: dict[Pod, None] = {}  # insertion-ordered FIFO of unbound pods
@@ -94,7 +92,6 @@ class ClusterRuntime:
         )
         self.nodes.append(node)
         self.nodes_for[pool.name].append(node)
-        self.nodes_for[None].append(node)
         # The VM takes its addresses now, before anything else at this instant can
         # remove it again (a later timeline entry at the same time, say).
         if not self.cni.node_created(node):
