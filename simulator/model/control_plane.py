@@ -83,7 +83,7 @@ class ControlPlane:
         was = nnc.nc_status
         nnc.nc_status = NC_FULL if short else NC_SUCCESS
         if short:
-            if nnc.primary is None or not nnc.secondaries:
+            if node.first_ips_s is None:  # refused before it ever had an address
                 node.first_batch_refused = True
             if was != NC_FULL:
                 self.ctx.recorder.node_event(
