@@ -17,6 +17,7 @@ import yaml
 
 from .addressing import SubnetPool
 from .errors import OutputExistsError
+from .model.recorder import NNC_COLUMNS
 from .scenario import Scenario
 
 if TYPE_CHECKING:
@@ -100,6 +101,11 @@ def _subnet_frame(world: World) -> pd.DataFrame:
         idx = np.searchsorted(changes[:, 0], grid, side="right") - 1
         allocated = changes[idx, 1].astype(np.int64)
         assigned = changes[idx, 2].astype(np.int64)
+        exhausted = np.zeros(len(grid), dtype=bool)
+        if subnet.exhaustion_flips:
+            flips = np.array(subnet.exhaustion_flips, dtype=float)
+            at = np.searchsorted(flips[:, 0], grid, side="right") - 1
+            exhausted = np.where(at >= 0, flips[np.maximum(at, 0), 1] > 0, False)
         parts.append(
             pd.DataFrame(
                 {
@@ -110,6 +116,7 @@ def _subnet_frame(world: World) -> pd.DataFrame:
                     "allocated": allocated,
                     "assigned": assigned,
                     "free": subnet.capacity - allocated,
+                    "exhausted": exhausted,
                 }
             )
         )
@@ -215,6 +222,9 @@ def _summary(world: World) -> dict[str, Any]:
             "min_free": s.capacity - s.peak_allocated,
             "full_at_s": s.full_at_s,
             "refused_requests": s.full_events,
+            "exhausted_count": sum(flag for _, flag in s.exhaustion_flips),
+            "exhausted_s": round(s.exhausted_seconds(end), 3),
+            "exhausted_at_end": s.exhausted,
         }
     nodes = [n for c in world.clusters.values() for n in c.nodes]
     pods = [p for c in world.clusters.values() for p in c.pods]
@@ -250,14 +260,7 @@ def build_result(world: World) -> Result:
         world.recorder.events,
         columns=["time_s", "kind", "cluster", "node_pool", "node", "subnet", "message"],
     )
-    nnc = pd.DataFrame(
-        world.recorder.nnc,
-        columns=[
-            "time_s", "cluster", "node_pool", "node", "requested_ips", "secondary_ips",
-            "assigned_ips", "available_ips", "pending_release_ips", "pending_programming_ips",
-            "nc_status",
-        ],
-    )  # fmt: skip
+    nnc = pd.DataFrame(world.recorder.nnc, columns=NNC_COLUMNS)
     return Result(
         scenario=world.scenario,
         seed=world.seed,

@@ -26,6 +26,7 @@ __all__ = [
     "Cidr",
     "Cluster",
     "Duration",
+    "Exhaustion",
     "Ipam",
     "Network",
     "NodePool",
@@ -117,10 +118,30 @@ class VNet(_Model):
     subnets: list[Subnet] = Field(min_length=1)
 
 
+class Exhaustion(_Model):
+    """Subnet exhaustion as the control plane computes it (reference §7).
+
+    The control plane polls each pod subnet's usage: above ``upper_percent`` of the
+    usable addresses it marks the subnet exhausted, below ``lower_percent`` it clears the
+    mark. The real thresholds and poll interval are not public; see docs/model.md."""
+
+    enabled: bool = Field(True, description="compute the exhausted flag at all")
+    upper_percent: float = Field(
+        90.0, gt=0, le=100, description="mark exhausted when allocated/usable rises above this"
+    )
+    lower_percent: float = Field(
+        70.0, ge=0, lt=100, description="clear the mark when allocated/usable falls below this"
+    )
+    poll_interval: Duration = Field(
+        10.0, ge=0.1, description="how often the control plane checks subnet usage"
+    )
+
+
 class Network(_Model):
-    """The VNets of the scenario."""
+    """The VNets of the scenario and the control plane's view of their subnets."""
 
     vnets: list[VNet] = Field(min_length=1)
+    exhaustion: Exhaustion = Exhaustion()
 
 
 class Ipam(_Model):
@@ -133,6 +154,10 @@ class Ipam(_Model):
     )
     release_threshold_percent: int = Field(
         150, ge=1, le=1000, description="scale down when B·this% IPs are free (≥ request% + 100)"
+    )
+    pool_monitor: Literal["v1", "v2"] = Field(
+        "v1",
+        description="CNS pool monitor: v1 (batch steps, the default) or v2 (demand based)",
     )
     partial_fulfilment: bool = Field(
         False,

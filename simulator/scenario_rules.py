@@ -69,6 +69,14 @@ def _unique(items: list[tuple[str, str]], kind: str) -> None:
 
 
 def _check_network(scenario: Scenario) -> None:
+    exhaustion = scenario.network.exhaustion
+    if exhaustion.lower_percent >= exhaustion.upper_percent:
+        raise ScenarioError(
+            "must be below upper_percent "
+            f"({exhaustion.upper_percent:g}) so that the flag has hysteresis",
+            path="network.exhaustion.lower_percent",
+            value=exhaustion.lower_percent,
+        )
     _unique(
         [(v.name, f"network.vnets[{i}].name") for i, v in enumerate(scenario.network.vnets)], "VNet"
     )

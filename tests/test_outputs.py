@@ -36,19 +36,20 @@ def test_results_folder_holds_every_output(tmp_path):
     assert set(summary) >= {"scenario", "seed", "duration_s", "subnets", "nodes", "pods"}
     assert set(summary["subnets"]["podsubnet"]) >= {
         "cidr", "capacity", "peak_allocated", "peak_assigned", "final_allocated",
-        "final_assigned", "min_free", "full_at_s",
+        "final_assigned", "min_free", "full_at_s", "exhausted_count", "exhausted_s",
+        "exhausted_at_end",
     }  # fmt: skip
     assert set(summary["pods"]["ip_wait_s"]) == {"p50", "p95", "max"}
     subnets = pd.read_csv(out / "subnets.csv")
     assert list(subnets.columns)[:2] == ["time_s", "subnet"]
-    assert {"capacity", "allocated", "assigned", "free"} <= set(subnets.columns)
+    assert {"capacity", "allocated", "assigned", "free", "exhausted"} <= set(subnets.columns)
     times = sorted(set(subnets["time_s"]))
     assert times[0] == 0 and times[-1] == 600 and times[1] == 10
     nnc = pd.read_csv(out / "nnc.csv")
     assert list(nnc.columns) == [
-        "time_s", "cluster", "node_pool", "node", "requested_ips", "secondary_ips",
-        "assigned_ips", "available_ips", "pending_release_ips", "pending_programming_ips",
-        "nc_status",
+        "time_s", "cluster", "node_pool", "node", "subnet", "requested_ips", "secondary_ips",
+        "primary_ips", "assigned_ips", "available_ips", "pending_release_ips",
+        "pending_programming_ips", "batch_size", "max_ips", "exhausted", "nc_status",
     ]  # fmt: skip
     events = pd.read_csv(out / "events.csv")
     assert list(events.columns) == [

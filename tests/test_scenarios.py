@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+import yaml
 
 import simulator
 
@@ -52,12 +53,26 @@ def test_traditional_variant_fills_the_node_subnet():
 def test_shared_pod_subnet_runs_dry_for_the_second_cluster():
     result = simulator.run(SCENARIOS[0].parent / "shared-pod-subnet.yaml")
     pods = result.summary["subnets"]["pods-shared"]
-    assert pods["full_at_s"] is not None
-    full = result.events[result.events["kind"] == "subnet_full"]
+    events = result.events
+    exhausted = events[events["kind"] == "subnet_exhausted"]
+    assert exhausted["time_s"].iloc[0] == 320.0  # the first poll after team-a's scale-up
+    # Exhaustion mode shrank team-a's pools: every new team-b node got a first batch.
+    assert result.summary["nodes"]["first_batch_refused"] == 0
+    assert result.summary["nodes"]["stuck"] == 0
+    # team-b's 200 pods still run the subnet dry until team-a scales down at 40 min.
+    assert pods["full_at_s"] == 1345.0 and pods["peak_allocated"] == 507
+    full = events[events["kind"] == "subnet_full"]
     assert set(full["cluster"]) == {"team-b"}
+    assert result.summary["pods"]["ip_wait_s"]["max"] > 600
+    assert result.summary["pods"]["waiting_for_ip_at_end"] == 0
+
+
+def test_shared_pod_subnet_without_exhaustion_strands_new_nodes():
+    doc = yaml.safe_load((SCENARIOS[0].parent / "shared-pod-subnet.yaml").read_text())
+    doc["network"]["exhaustion"] = {"enabled": False}
+    result = simulator.run(doc)
     # Four of the five new team-b nodes wait for a first batch until team-a scales down.
     assert result.summary["nodes"]["first_batch_refused"] == 4
-    assert result.summary["nodes"]["stuck"] == 0
     late = result.nodes[result.nodes["first_ips_s"] > 2400]
     assert len(late) == 4 and set(late["cluster"]) == {"team-b"}
-    assert result.summary["pods"]["ip_wait_s"]["max"] > 600
+    assert result.summary["pods"]["ip_wait_s"]["max"] > 2000

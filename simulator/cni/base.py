@@ -72,6 +72,9 @@ class CniMode(ABC):
     def pod_subnet(self, node: Node) -> SubnetState:
         """The subnet the node's pod addresses come from."""
 
+    def demand_changed(self, node: Node) -> None:  # noqa: B027 (optional hook)
+        """A pod was bound to ``node`` or is gone from it."""
+
     @abstractmethod
     def record(self, node: Node) -> None:
         """Append the node's pool state to the NNC records if it changed."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..model.control_plane import ControlPlane, NncState
-from ..model.node_agent import NodeAgent
+from ..model.node_agent import NodeAgent, NodeAgentV2
 from .base import CniMode, ModelContext
 
 if TYPE_CHECKING:
@@ -21,14 +21,16 @@ __all__ = ["DynamicCni"]
 
 
 class DynamicCni(CniMode):
-    """Batch allocation from a pod subnet with pool monitor v1."""
+    """Batch allocation from a pod subnet with pool monitor v1 or v2."""
 
     name = "dynamic"
 
     def __init__(self, ctx: ModelContext) -> None:
         super().__init__(ctx)
         self.control_plane = ControlPlane(ctx, self._status_published)
-        self._agents: dict[int, NodeAgent] = {}
+        self._agent_type = NodeAgentV2 if ctx.cluster.ipam.pool_monitor == "v2" else NodeAgent
+        self._agents: dict[int, NodeAgent | NodeAgentV2] = {}
+        self._watched: set[str] = set()  # pod subnets whose exhausted flag we follow
 
     def node_created(self, node: Node) -> bool:
         node.cni = NncState()
@@ -42,7 +44,12 @@ class DynamicCni(CniMode):
         return True
 
     def node_ready(self, node: Node) -> None:
-        agent = NodeAgent(self.ctx, node, self.control_plane, self.record)
+        subnet = node.pod_subnet
+        assert subnet is not None
+        if subnet.name not in self._watched:
+            self._watched.add(subnet.name)
+            subnet.exhaustion_listeners.append(lambda flag: self._exhaustion(subnet, flag))
+        agent = self._agent_type(self.ctx, node, self.control_plane, self.record)
         self._agents[id(node)] = agent
         # A new node's NNC asks for one batch (clamped to the node's maximum).
         node.cni.requested = agent.scaler.batch
@@ -68,7 +75,7 @@ class DynamicCni(CniMode):
         address = node.ips.assign(pod)
         if address is not None:
             self.record(node)
-            self._agents[id(node)].touch()
+            self._agents[id(node)].ips_changed()
         return address
 
     def release(self, pod: Pod) -> None:
@@ -76,7 +83,12 @@ class DynamicCni(CniMode):
         assert node is not None and pod.ip is not None
         node.ips.release(pod.ip)
         self.record(node)
-        self._agents[id(node)].touch()
+        self._agents[id(node)].ips_changed()
+
+    def demand_changed(self, node: Node) -> None:
+        agent = self._agents.get(id(node))
+        if agent is not None:
+            agent.demand_changed()
 
     def pod_subnet(self, node: Node) -> SubnetState:
         assert node.pod_subnet is not None
@@ -84,7 +96,22 @@ class DynamicCni(CniMode):
 
     def record(self, node: Node) -> None:
         nnc: NncState = node.cni
-        self.ctx.recorder.nnc_state(node, nnc.requested, node.ips.held, nnc.nc_status)
+        agent = self._agents.get(id(node))
+        self.ctx.recorder.nnc_state(
+            node,
+            nnc.requested,
+            nnc.nc_status,
+            primary=int(nnc.primary is not None),
+            batch=agent.scaler.batch if agent else self.ctx.cluster.ipam.batch_size,
+            max_ips=agent.scaler.max_ips if agent else node.max_pods,
+            exhausted=agent.exhausted if agent else False,
+        )
+
+    def _exhaustion(self, subnet: SubnetState, flag: bool) -> None:
+        """The control plane flipped a pod subnet's exhausted flag: tell its nodes' CNS."""
+        for agent in sorted(self._agents.values(), key=lambda a: a.order):
+            if agent.node.pod_subnet is subnet:
+                agent.set_exhausted(flag)
 
     def _status_published(self, node: Node, added: list[int], removed: list[int]) -> None:
         agent = self._agents.get(id(node))

@@ -64,4 +64,7 @@ class TraditionalCni(CniMode):
         return node.node_subnet
 
     def record(self, node: Node) -> None:
-        self.ctx.recorder.nnc_state(node, node.max_pods, node.ips.held, "")
+        # The node's own address is the NIC's primary; the max-pods secondaries never change.
+        self.ctx.recorder.nnc_state(
+            node, node.max_pods, "", primary=1, batch=0, max_ips=node.max_pods
+        )

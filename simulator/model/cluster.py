@@ -199,6 +199,7 @@ class ClusterRuntime:
         pod.node = node
         pod.scheduled_s = self.env.now
         node.peak_pods = max(node.peak_pods, len(node.pods))
+        self.cni.demand_changed(node)
         self._try_ip(pod)
 
     def _try_ip(self, pod: Pod) -> None:
@@ -249,5 +250,6 @@ class ClusterRuntime:
     def _vacate(self, node: Node, pod: Pod) -> None:
         """The pod no longer takes a slot on the node."""
         node.pods.discard(pod)
+        self.cni.demand_changed(node)
         self.spread.update(node)
         self.request_schedule()

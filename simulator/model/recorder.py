@@ -7,7 +7,7 @@ from typing import NamedTuple
 
 from .entities import Node
 
-__all__ = ["EventRecord", "NncRecord", "Recorder"]
+__all__ = ["NNC_COLUMNS", "EventRecord", "NncRecord", "Recorder"]
 
 
 class EventRecord(NamedTuple):
@@ -25,13 +25,22 @@ class NncRecord(NamedTuple):
     cluster: str
     node_pool: str
     node: str
+    subnet: str
     requested_ips: int
     secondary_ips: int
+    primary_ips: int
     assigned_ips: int
     available_ips: int
     pending_release_ips: int
     pending_programming_ips: int
+    batch_size: int
+    max_ips: int
+    exhausted: bool
     nc_status: str
+
+
+#: Column order of nnc.csv.
+NNC_COLUMNS = list(NncRecord._fields)
 
 
 class Recorder:
@@ -69,26 +78,41 @@ class Recorder:
             subnet=subnet or node.node_subnet.name,
         )
 
-    def nnc_state(self, node: Node, requested: int, secondary: int, nc_status: str) -> None:
+    def nnc_state(
+        self,
+        node: Node,
+        requested: int,
+        nc_status: str,
+        *,
+        primary: int,
+        batch: int,
+        max_ips: int,
+        exhausted: bool = False,
+    ) -> None:
         """Record the node's pool if anything changed since its last row."""
         ips = node.ips
-        state = (
+        full = (
             requested,
-            secondary,
+            ips.held,
+            primary,
             len(ips.assigned),
             len(ips.available),
             len(ips.pending_release),
             len(ips.pending_programming),
+            batch,
+            max_ips,
+            exhausted,
+            nc_status,
         )
         key = id(node)
-        full = (*state, nc_status)
         last = self._last_nnc.get(key)
         if last is not None and last[1] == full:
             return
         node.peak_requested = max(node.peak_requested, requested)
-        node.peak_assigned = max(node.peak_assigned, state[2])
+        node.peak_assigned = max(node.peak_assigned, full[3])
         now = self._clock()
-        row = NncRecord(now, node.cluster, node.pool, node.name, *state, nc_status)
+        subnet = (node.pod_subnet or node.node_subnet).name
+        row = NncRecord(now, node.cluster, node.pool, node.name, subnet, *full)
         if last is not None and self.nnc[last[0]].time_s == now:
             self.nnc[last[0]] = row
             self._last_nnc[key] = (last[0], full)

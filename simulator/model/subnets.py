@@ -26,6 +26,13 @@ class SubnetState:
         self.changes: list[tuple[float, int, int]] = [(0.0, 0, 0)]
         # Callbacks waiting for addresses to come back (the control plane's retries).
         self._waiters: list[Callable[[], None]] = []
+        # The control plane's exhausted flag (reference §7) and when it flipped.
+        self.exhausted = False
+        self.exhaustion_flips: list[tuple[float, bool]] = []
+        # The node agents' CNI modes, told when the flag flips (CSS watch).
+        self.exhaustion_listeners: list[Callable[[bool], None]] = []
+        # Called whenever the allocated count changes (the exhaustion poller).
+        self.on_allocated: Callable[[], None] | None = None
 
     @property
     def capacity(self) -> int:
@@ -73,9 +80,26 @@ class SubnetState:
         self.assigned += delta
         self._changed()
 
+    def set_exhausted(self, flag: bool) -> None:
+        self.exhausted = flag
+        self.exhaustion_flips.append((self._clock(), flag))
+
+    def exhausted_seconds(self, end: float) -> float:
+        """Total time the flag was set between 0 and ``end``."""
+        total, since = 0.0, None
+        for when, flag in self.exhaustion_flips:
+            if flag:
+                since = when
+            elif since is not None:
+                total += when - since
+                since = None
+        return total + (end - since if since is not None else 0.0)
+
     def _changed(self) -> None:
         now = self._clock()
         allocated = self.pool.allocated
+        if self.on_allocated is not None and allocated != self.changes[-1][1]:
+            self.on_allocated()
         self.peak_allocated = max(self.peak_allocated, allocated)
         self.peak_assigned = max(self.peak_assigned, self.assigned)
         row = (now, allocated, self.assigned)

@@ -9,6 +9,7 @@ import simpy
 from ..cni import ModelContext
 from ..scenario import Scenario, TimelineEvent
 from .cluster import ClusterRuntime
+from .exhaustion import ExhaustionMonitor
 from .node_agent import TickBus
 from .recorder import Recorder
 from .subnets import SubnetState
@@ -33,6 +34,16 @@ class World:
                 self.subnets[subnet.name] = SubnetState(
                     subnet.name, subnet.cidr, vnet.name, self._now
                 )
+        self.exhaustion: dict[str, ExhaustionMonitor] = {}
+        if scenario.network.exhaustion.enabled:
+            for name in self._dynamic_pod_subnets():
+                self.exhaustion[name] = ExhaustionMonitor(
+                    self.env,
+                    self.subnets[name],
+                    scenario.network.exhaustion,
+                    self.recorder,
+                    literal=literal_tick,
+                )
         self.clusters: dict[str, ClusterRuntime] = {}
         ticks = TickBus(self.env)
         for order, cluster in enumerate(scenario.clusters):
@@ -44,6 +55,15 @@ class World:
 
     def _now(self) -> float:
         return self.env.now
+
+    def _dynamic_pod_subnets(self) -> list[str]:
+        names = {
+            pool.pod_subnet
+            for cluster in self.scenario.clusters
+            for pool in cluster.node_pools
+            if pool.pod_subnet
+        }
+        return [name for name in self.subnets if name in names]
 
     def used_subnets(self) -> list[SubnetState]:
         """Subnets some node pool uses, in declaration order."""
