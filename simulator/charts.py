@@ -8,9 +8,34 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only; never needs a screen
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 
-__all__ = ["plot_utilization"]
+__all__ = ["plot_nnc", "plot_utilization"]
+
+
+def _time_scale(duration: float) -> tuple[float, str]:
+    return (3600.0, "h") if duration > 3 * 3600 else (60.0, "min")
+
+
+def _shade(ax: plt.Axes, t: pd.Series | np.ndarray, flag: np.ndarray, label: str) -> None:
+    """Shade the spans where ``flag`` holds (a step function sampled at ``t``)."""
+    t = np.asarray(t, dtype=float)
+    first = True
+    i = 0
+    while i < len(flag):
+        if flag[i]:
+            j = i
+            while j + 1 < len(flag) and flag[j + 1]:
+                j += 1
+            end = t[j + 1] if j + 1 < len(t) else t[j]
+            ax.axvspan(
+                t[i], end, color="tab:purple", alpha=0.12, lw=0, label=label if first else None
+            )
+            first = False
+            i = j + 1
+        else:
+            i += 1
 
 
 def plot_utilization(
@@ -23,7 +48,7 @@ def plot_utilization(
         len(names), 1, figsize=(9, 2.8 * len(names) + 0.6), sharex=True, squeeze=False
     )
     duration = float(subnets["time_s"].max()) if len(subnets) else 0.0
-    scale, unit = (3600.0, "h") if duration > 3 * 3600 else (60.0, "min")
+    scale, unit = _time_scale(duration)
     full_kinds = {"subnet_full", "node_failed"}
     for ax, name in zip(axes[:, 0], names, strict=True):
         frame = subnets[subnets["subnet"] == name]
@@ -49,6 +74,8 @@ def plot_utilization(
         capacity_line = ax.axhline(
             capacity, color="black", ls="--", lw=1, label=f"usable capacity ({capacity:,})"
         )
+        if "exhausted" in frame and frame["exhausted"].any():
+            _shade(ax, t, frame["exhausted"].to_numpy(dtype=bool), "subnet marked exhausted")
         full = events[(events["subnet"] == name) & events["kind"].isin(full_kinds)]
         for i, when in enumerate(sorted(set(full["time_s"]))):
             ax.axvline(
@@ -75,6 +102,43 @@ def plot_utilization(
         ax.legend(loc="best", fontsize=8, framealpha=0.85)
     axes[-1, 0].set_xlabel(f"simulated time ({unit})")
     fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_nnc(rows: pd.DataFrame, node: str, duration: float, path: str | Path) -> None:
+    """One node's pool over time, like CNS's sample dashboard: requested by CNS, allocated
+    to the node (secondary + primary) and assigned to pods, exhausted spans shaded."""
+    scale, unit = _time_scale(duration)
+    # Each row holds until the next one; the last one until the node went or the run ended.
+    t = np.append(rows["time_s"].to_numpy(dtype=float), duration) / scale
+
+    def series(values: pd.Series) -> np.ndarray:
+        v = values.to_numpy()
+        return np.append(v, v[-1])
+
+    fig, ax = plt.subplots(figsize=(9, 3.6))
+    total = rows["secondary_ips"] + rows["primary_ips"]
+    ax.step(t, series(rows["requested_ips"]), where="post", lw=1.4, label="requested by CNS")
+    ax.step(t, series(total), where="post", lw=1.4, label="allocated to node (total)")
+    ax.step(t, series(rows["assigned_ips"]), where="post", lw=1.6, label="assigned to pods")
+    ax.axhline(int(rows["max_ips"].iloc[0]), color="black", ls="--", lw=1, label="max IPs")
+    flag = series(rows["exhausted"].astype(bool))
+    if flag.any():
+        _shade(ax, t, flag, "subnet marked exhausted")
+    ax.set_xlim(0, duration / scale)
+    ax.set_ylim(0, None)
+    ax.set_xlabel(f"simulated time ({unit})")
+    ax.set_ylabel("IPs")
+    ax.set_title(
+        f"{node} ({rows['cluster'].iloc[0]}/{rows['node_pool'].iloc[0]}, "
+        f"pod subnet {rows['subnet'].iloc[0]})",
+        loc="left",
+        fontsize=10,
+    )
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best", fontsize=8, framealpha=0.85)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -107,15 +107,24 @@ def test_rescue_scenario_survives_only_with_exhaustion():
     rescued = simulator.run(doc)
     doc["network"]["exhaustion"]["enabled"] = False
     stranded = simulator.run(doc)
-    # Without exhaustion mode one node's second batch is refused and 4 pods never run.
-    assert stranded.summary["pods"]["waiting_for_ip_at_end"] == 4
-    assert stranded.summary["pods"]["ip_wait_s"]["max"] == pytest.approx(3300.0)
+    # Without exhaustion mode one node's second batch is refused and 4 pods never get an
+    # address: they wait from 5 min until the scale-down at 14 min deletes them.
+    assert stranded.summary["subnets"]["podsubnet"]["peak_assigned"] == 156
+    assert stranded.summary["pods"]["ip_wait_s"]["max"] == pytest.approx(540.0)
     # With it every node shrinks to pods + 1 and the refused request is filled.
-    assert rescued.summary["pods"]["running_at_end"] == 160
-    assert rescued.summary["pods"]["ip_wait_s"]["max"] <= 30.0
     subnet = rescued.summary["subnets"]["podsubnet"]
-    assert subnet["exhausted_count"] >= 1 and subnet["exhausted_at_end"]
-    assert subnet["final_allocated"] == 8 * (20 + 1 + 1)
+    assert subnet["peak_assigned"] == 160
+    assert rescued.summary["pods"]["ip_wait_s"]["max"] <= 30.0
+    kinds = rescued.events[rescued.events["kind"].str.startswith("subnet_")]
+    assert kinds[["time_s", "kind"]].values.tolist() == [
+        [305.0, "subnet_full"],
+        [310.0, "subnet_exhausted"],
+        [850.0, "subnet_recovered"],
+    ]
+    grid = rescued.subnets[rescued.subnets["subnet"] == "podsubnet"].set_index("time_s")
+    assert grid.loc[600.0, "allocated"] == 8 * (20 + 1 + 1)
+    # After the flag clears the nodes hold whole batches again: 8 pods each -> 16.
+    assert subnet["final_allocated"] == 8 * 17 and subnet["exhausted_s"] == 540.0
 
 
 @pytest.mark.parametrize("monitor", ["v1", "v2"])

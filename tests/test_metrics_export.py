@@ -1,0 +1,191 @@
+"""CNS metrics export (reference §11) and the per-node chart, from a results folder."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from prometheus_client.openmetrics.parser import text_string_to_metric_families
+
+import simulator
+from simulator.metrics import DEFAULT_START, METRICS, load_series, parse_start, write_metrics
+
+from conftest import make_scenario
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def ipsim(*args):
+    return subprocess.run(
+        [sys.executable, "-m", "simulator", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    # Three nodes with 20 pods each; a fourth node joins at 2 min and leaves at 6 min.
+    doc = make_scenario(
+        nodes=3,
+        replicas=60,
+        timeline=[
+            {"at": "2m", "scale_node_pool": {"cluster": "aks1", "node_pool": "user", "count": 4}},
+            {"at": "6m", "scale_node_pool": {"cluster": "aks1", "node_pool": "user", "count": 3}},
+        ],
+        timings={"node_provision": "30s"},
+    )
+    return simulator.run(doc).save(tmp_path_factory.mktemp("r") / "run")
+
+
+def test_openmetrics_parses_back_with_every_cns_series(results, tmp_path):
+    path, samples = write_metrics(results, tmp_path / "m.om")
+    text = path.read_text()
+    assert text.endswith("# EOF\n")
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    assert list(families) == [m.name for m in METRICS]
+    start = parse_start(DEFAULT_START)
+    seen = 0
+    for family in families.values():
+        assert family.type == "gauge"
+        for sample in family.samples:
+            assert set(sample.labels) == {"node", "subnet", "subnet_cidr"}
+            assert sample.labels["subnet_cidr"] == "10.241.0.0/16"
+            assert float(sample.timestamp) >= start
+            seen += 1
+    assert seen == samples
+    # The last sample of an original node: 20 pods, a request of 32, 32 + 1 held.
+    node = "aks-user-09019107-vmss000000"
+    end = start + 600
+
+    def value(name):
+        (v,) = [
+            s.value
+            for s in families[name].samples
+            if s.labels["node"] == node and float(s.timestamp) == end
+        ]
+        return v
+
+    assert value("cx_ipam_requested_ips") == 32
+    assert value("cx_ipam_total_ips") == 33
+    assert value("cx_ipam_secondary_ips") == 32
+    assert value("cx_ipam_primary_ips") == 1
+    assert value("cx_ipam_pod_allocated_ips") == 20
+    assert value("cx_ipam_available_ips") == 12
+    assert value("cx_ipam_current_available_ips") == 12
+    assert value("cx_ipam_expect_available_ips") == 12
+    assert value("cx_ipam_pending_release_ips") == 0
+    assert value("cx_ipam_pending_programming_ips") == 0
+    assert value("cx_ipam_batch_size") == 16
+    assert value("cx_ipam_max_ips") == 250
+    assert value("cx_ipam_subnet_exhaustion_state") == 0
+
+
+def test_series_follow_nnc_and_stop_when_a_node_goes(results):
+    series = load_series(results)
+    nodes = pd.read_csv(results / "nodes.csv").set_index("node")
+    nnc = pd.read_csv(results / "nnc.csv")
+    for node, rows in series.groupby("node"):
+        first = nnc[nnc["node"] == node]["time_s"].min()
+        assert rows["time_s"].min() >= first
+        deleted = nodes.at[node, "deleted_s"]
+        if pd.notna(deleted):
+            assert rows["time_s"].max() < deleted
+    assert series["node"].nunique() == 4
+    # Identities CNS's observer uses.
+    assert (
+        series["cx_ipam_total_ips"]
+        == series["cx_ipam_secondary_ips"] + series["cx_ipam_primary_ips"]
+    ).all()
+    assert (
+        series["cx_ipam_expect_available_ips"]
+        == series["cx_ipam_requested_ips"] - series["cx_ipam_pod_allocated_ips"]
+    ).all()
+    # Sampled on the run's 10 s grid, each sample the node's state then.
+    times = sorted(set(series["time_s"]))
+    assert times[:3] == [0.0, 10.0, 20.0] and times[-1] == 600.0
+
+
+def test_step_option_resamples(results):
+    series = load_series(results, step=60)
+    assert sorted(set(series["time_s"]))[:3] == [0.0, 60.0, 120.0]
+
+
+def test_cli_writes_csv_and_openmetrics_and_refuses_to_overwrite(results, tmp_path):
+    out = tmp_path / "m.csv"
+    done = ipsim("export-metrics", results, "--format", "csv", "-o", out)
+    assert done.returncode == 0, done.stderr
+    frame = pd.read_csv(out)
+    assert list(frame.columns[:4]) == ["time_s", "subnet", "subnet_cidr", "node"]
+    again = ipsim("export-metrics", results, "--format", "csv", "-o", out)
+    assert again.returncode == 2 and "use --force" in again.stderr
+    om = tmp_path / "m.om"
+    done = ipsim("export-metrics", results, "-o", om, "--start", "2026-03-01T12:00:00Z")
+    assert done.returncode == 0, done.stderr
+    first = next(line for line in om.read_text().splitlines() if not line.startswith("#"))
+    assert first.endswith(f" {parse_start('2026-03-01T12:00:00Z'):.3f}")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--start", "yesterday"], "--start: not an ISO 8601 date and time"),
+        (["--step", "0"], "--step: must be a positive number of seconds"),
+    ],
+)
+def test_cli_bad_options_are_one_line(results, tmp_path, args, message):
+    done = ipsim("export-metrics", results, "-o", tmp_path / "x.om", *args)
+    assert done.returncode == 2
+    assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_cli_refuses_a_folder_that_is_not_results(tmp_path):
+    done = ipsim("export-metrics", tmp_path)
+    assert done.returncode == 2
+    assert (
+        done.stderr.strip()
+        == f"error: {tmp_path}: not a results folder (scenario.resolved.yaml is missing)"
+    )
+
+
+def test_traditional_nodes_have_no_cns_metrics(tmp_path):
+    out = simulator.run(make_scenario(cni="traditional", nodes=2, replicas=10)).save(tmp_path / "r")
+    assert load_series(out).empty
+    path, samples = write_metrics(out, tmp_path / "m.om")
+    assert samples == 0 and path.read_text().endswith("# EOF\n")
+
+
+def test_exhaustion_state_shows_in_the_metrics(tmp_path):
+    doc = make_scenario(nodes=3, pod_cidr="10.241.0.0/26", replicas=6)
+    doc["network"]["exhaustion"] = {"upper_percent": 80, "lower_percent": 10}
+    series = load_series(simulator.run(doc).save(tmp_path / "r"))
+    at = series.groupby("time_s")["cx_ipam_subnet_exhaustion_state"].max()
+    # Set by the poll at 10 s; a sample holds the state at the end of its instant.
+    assert at[0.0] == 0 and at[10.0] == 1 and at[600.0] == 1
+    # Batch size stays the configured 16: CNS overrides it only inside the monitor.
+    assert set(series["cx_ipam_batch_size"]) == {16}
+
+
+def test_plot_nnc_draws_one_node(results, tmp_path):
+    out = tmp_path / "node.png"
+    done = ipsim("plot", "nnc", results, "--node", "aks-user-09019107-vmss000001", "-o", out)
+    assert done.returncode == 0, done.stderr
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    again = ipsim("plot", "nnc", results, "--node", "aks-user-09019107-vmss000001", "-o", out)
+    assert again.returncode == 2 and "use --force" in again.stderr
+
+
+def test_plot_nnc_unknown_node_suggests_the_closest(results):
+    done = ipsim("plot", "nnc", results, "--node", "aks-user-09019107-vmss00001")
+    assert done.returncode == 2
+    assert "did you mean 'aks-user-09019107-vmss000001'?" in done.stderr
+
+
+def test_export_is_deterministic(results, tmp_path):
+    a, _ = write_metrics(results, tmp_path / "a.om")
+    b, _ = write_metrics(results, tmp_path / "b.om")
+    assert a.read_bytes() == b.read_bytes()
+    assert json.loads((results / "summary.json").read_text())["duration_s"] == 600.0
