@@ -107,12 +107,16 @@ def plot_utilization(
     plt.close(fig)
 
 
-def plot_nnc(rows: pd.DataFrame, node: str, duration: float, path: str | Path) -> None:
+def plot_nnc(
+    rows: pd.DataFrame, node: str, duration: float, path: str | Path, *, end: float | None = None
+) -> None:
     """One node's pool over time, like CNS's sample dashboard: requested by CNS, allocated
-    to the node (secondary + primary) and assigned to pods, exhausted spans shaded."""
+    to the node (secondary + primary) and assigned to pods, exhausted spans shaded.
+    ``end``: when the node went (default: the end of the run)."""
     scale, unit = _time_scale(duration)
     # Each row holds until the next one; the last one until the node went or the run ended.
-    t = np.append(rows["time_s"].to_numpy(dtype=float), duration) / scale
+    stop = duration if end is None else max(end, float(rows["time_s"].iloc[-1]))
+    t = np.append(rows["time_s"].to_numpy(dtype=float), stop) / scale
 
     def series(values: pd.Series) -> np.ndarray:
         v = values.to_numpy()

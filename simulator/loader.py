@@ -90,17 +90,19 @@ def load_scenario(source: str | os.PathLike[str] | dict[str, Any] | Scenario) ->
     if isinstance(source, Scenario):
         return resolve(source)
     name = None
+    base = None
     if isinstance(source, dict):
         document = source
     else:
         name = str(source)
         document = read_document(source)
+        base = Path(source).resolve().parent
     try:
         try:
             scenario = Scenario.model_validate(document)
         except ValidationError as exc:
             raise _translate(exc) from None
-        return resolve(scenario)
+        return resolve(scenario, base)
     except ScenarioError as exc:
         raise exc.with_source(name) if name else exc from None
 

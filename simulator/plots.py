@@ -39,11 +39,16 @@ def plot_node(
         hint = f"; did you mean {close[0]!r}?" if close else f"; {len(names)} nodes in nnc.csv"
         raise MetricsError(f"{folder}: --node: no node named {node!r}{hint}")
     duration = float(json.loads((folder / "summary.json").read_text())["duration_s"])
+    end = duration
+    if (folder / "nodes.csv").is_file():
+        nodes = pd.read_csv(folder / "nodes.csv").set_index("node")
+        if node in nodes.index and pd.notna(nodes.at[node, "deleted_s"]):
+            end = float(nodes.at[node, "deleted_s"])  # the pool ends with the node
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, staging = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".png", dir=target.parent)
     os.close(handle)
     try:
-        plot_nnc(rows, node, duration, staging)
+        plot_nnc(rows, node, duration, staging, end=end)
         os.chmod(staging, 0o644)
         os.replace(staging, target)
     except BaseException:

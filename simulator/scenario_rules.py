@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from .errors import ScenarioError
-from .scenario import Cluster, NodePool, Scenario
+from .scenario import TIMELINE_ACTIONS, Cluster, NodePool, Scenario, Workload
 from .units import format_duration
+from .vm_sizes import VM_SIZES, allocatable_for
 
-__all__ = ["SubnetRef", "resolve", "subnet_index"]
+__all__ = ["SubnetRef", "read_lifetimes", "resolve", "subnet_index"]
 
 #: Azure's smallest and largest subnet (reference §1).
 MIN_PREFIX, MAX_PREFIX = 8, 29
@@ -180,6 +184,31 @@ def _resolve_pool(
             path=f"{path}.system_pods_per_node",
             value=pool.system_pods_per_node,
         )
+    if pool.vm_size is not None:
+        if pool.allocatable is not None:
+            raise ScenarioError("give vm_size or allocatable, not both", path=f"{path}.allocatable")
+        if pool.vm_size not in VM_SIZES:
+            close = difflib.get_close_matches(pool.vm_size, list(VM_SIZES), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else "; or give allocatable"
+            raise ScenarioError(
+                f"not in the built-in table of VM sizes{hint}",
+                path=f"{path}.vm_size",
+                value=pool.vm_size,
+            )
+    if pool.autoscaler is not None:
+        bounds = pool.autoscaler
+        if bounds.min > bounds.max:
+            raise ScenarioError(
+                f"must not exceed max ({bounds.max})",
+                path=f"{path}.autoscaler.min",
+                value=bounds.min,
+            )
+        if not bounds.min <= pool.count <= bounds.max:
+            raise ScenarioError(
+                f"must lie within the autoscaler's bounds {bounds.min}..{bounds.max}",
+                path=f"{path}.count",
+                value=pool.count,
+            )
     update["max_pods"] = max_pods
     return pool.model_copy(update=update)
 
@@ -219,23 +248,167 @@ def _resolve_cluster(cluster: Cluster, c: int, subnets: dict[str, SubnetRef]) ->
     return cluster.model_copy(update={"node_pools": pools})
 
 
-def _check_workloads_and_timeline(scenario: Scenario) -> None:
+_KIND_FIELDS = {
+    "deployment": {"replicas", "ramp", "daily", "node_pool"},
+    "job": {"rate", "lifetime", "start", "stop", "node_pool"},
+    "daemonset": {"node_pools"},
+}
+_KIND_ONLY = {"replicas", "ramp", "daily", "rate", "lifetime", "start", "stop", "node_pool",
+              "node_pools"}  # fmt: skip
+
+
+def _resolve_workload(w: Workload, i: int, clusters: dict[str, Cluster], base: Path) -> Workload:
+    path = f"workloads[{i}]"
+    if w.cluster not in clusters:
+        raise _unknown("cluster", w.cluster, list(clusters), f"{path}.cluster")
+    cluster = clusters[w.cluster]
+    pools = [p.name for p in cluster.node_pools]
+    # Keys that differ from their default: a resolved scenario spells every key out.
+    given = {k for k in _KIND_ONLY if getattr(w, k) != Workload.model_fields[k].default}
+    if w.kind == "deployment" and "replicas" in given:
+        given.discard("replicas")
+    for key in sorted(given - _KIND_FIELDS[w.kind]):
+        kinds = [k for k, keys in _KIND_FIELDS.items() if key in keys]
+        raise ScenarioError(
+            f"applies to kind {' or '.join(kinds)}, not {w.kind}",
+            path=f"{path}.{key}",
+            value=w.lifetime.distribution if key == "lifetime" and w.lifetime else getattr(w, key),
+        )
+    if w.node_pool is not None and w.node_pool not in pools:
+        raise _unknown(
+            f"node pool in cluster {w.cluster!r}", w.node_pool, pools, f"{path}.node_pool"
+        )
+    for j, name in enumerate(w.node_pools or []):
+        if name not in pools:
+            raise _unknown(
+                f"node pool in cluster {w.cluster!r}", name, pools, f"{path}.node_pools[{j}]"
+            )
+    update: dict[str, Any] = {}
+    if w.kind == "deployment":
+        if w.ramp is not None and w.daily is not None:
+            raise ScenarioError(
+                "a deployment takes either ramp or daily, not both", path=f"{path}.daily"
+            )
+        if w.daily is not None:
+            times = [p.at for p in w.daily]
+            if times != sorted(set(times)):
+                raise ScenarioError(
+                    "entries must be in increasing time of day, each time once",
+                    path=f"{path}.daily",
+                )
+        if w.replicas is None:
+            update["replicas"] = w.ramp.start if w.ramp is not None else 1
+    elif w.kind == "job":
+        if w.rate is None or w.lifetime is None:
+            missing = "rate" if w.rate is None else "lifetime"
+            raise ScenarioError(
+                "a job needs a rate (Poisson arrivals) and a lifetime", path=f"{path}.{missing}"
+            )
+        if w.stop is not None and w.stop <= w.start:
+            raise ScenarioError(
+                f"must be after start ({format_duration(w.start)})",
+                path=f"{path}.stop",
+                value=format_duration(w.stop),
+            )
+        if w.lifetime.distribution == "empirical":
+            update["lifetime"] = _resolve_empirical(w.lifetime, base, f"{path}.lifetime")
+    if w.requests is not None:
+        targets = [p for p in cluster.node_pools if w.node_pool in (None, p.name)]
+        if w.kind == "daemonset":
+            targets = [p for p in cluster.node_pools if p.name in (w.node_pools or pools)]
+        room = [_pool_allocatable(p) for p in targets]
+        if not any(
+            r is None or (w.requests.cpu <= r[0] and w.requests.memory <= r[1]) for r in room
+        ):
+            raise ScenarioError(
+                "requests more than any node of its pools can offer ("
+                + ", ".join(
+                    f"{p.name}: {r[0]}m CPU, {r[1]}Mi"
+                    for p, r in zip(targets, room, strict=True)
+                    if r
+                )
+                + " allocatable)",
+                path=f"{path}.requests",
+            )
+    return w.model_copy(update=update) if update else w
+
+
+def _pool_allocatable(pool: NodePool) -> tuple[int, int] | None:
+    if pool.allocatable is not None:
+        return pool.allocatable.cpu, pool.allocatable.memory
+    if pool.vm_size is not None:
+        return allocatable_for(pool.vm_size)
+    return None
+
+
+def _resolve_empirical(lifetime: Any, base: Path, path: str) -> Any:
+    """An empirical lifetime file must lie in the scenario's folder and hold the column."""
+    file = Path(lifetime.file)
+    target = (base / file).resolve()
+    if file.is_absolute() or not target.is_relative_to(base.resolve()):
+        raise ScenarioError(
+            "must be a path inside the scenario's folder", path=f"{path}.file", value=str(file)
+        )
+    if not target.is_file():
+        raise ScenarioError(
+            f"no such file next to the scenario ({target})", path=f"{path}.file", value=str(file)
+        )
+    values = read_lifetimes(target, lifetime.column, path)
+    del values
+    return lifetime.model_copy(update={"file": str(target)})
+
+
+def read_lifetimes(file: Path, column: str, path: str = "lifetime") -> list[float]:
+    """The positive durations (seconds) in ``column`` of a CSV file."""
+    import csv
+
+    try:
+        with open(file, newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle)
+            if reader.fieldnames is None or column not in reader.fieldnames:
+                known = ", ".join(reader.fieldnames or []) or "none"
+                raise ScenarioError(
+                    f"no column {column!r} in {file.name} (columns: {known})",
+                    path=f"{path}.column",
+                    value=column,
+                )
+            values = []
+            for row, record in enumerate(reader, start=2):
+                text = (record.get(column) or "").strip()
+                if not text:
+                    continue
+                try:
+                    value = float(text)
+                except ValueError:
+                    raise ScenarioError(
+                        f"{file.name} line {row}: not a number of seconds",
+                        path=f"{path}.column",
+                        value=text,
+                    ) from None
+                if not math.isfinite(value) or value <= 0:
+                    raise ScenarioError(
+                        f"{file.name} line {row}: durations must be positive",
+                        path=f"{path}.column",
+                        value=text,
+                    )
+                values.append(value)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"cannot read {file.name}: {exc}", path=f"{path}.file") from None
+    if not values:
+        raise ScenarioError(
+            f"column {column!r} of {file.name} holds no durations", path=f"{path}.column"
+        )
+    return values
+
+
+def _check_workloads_and_timeline(scenario: Scenario, base: Path) -> Scenario:
     clusters = {c.name: c for c in scenario.clusters}
     _unique(
         [(w.name, f"workloads[{i}].name") for i, w in enumerate(scenario.workloads)], "workload"
     )
-    for i, w in enumerate(scenario.workloads):
-        if w.cluster not in clusters:
-            raise _unknown("cluster", w.cluster, list(clusters), f"workloads[{i}].cluster")
-        pools = [p.name for p in clusters[w.cluster].node_pools]
-        if w.node_pool is not None and w.node_pool not in pools:
-            raise _unknown(
-                f"node pool in cluster {w.cluster!r}",
-                w.node_pool,
-                pools,
-                f"workloads[{i}].node_pool",
-            )
-    workloads = [w.name for w in scenario.workloads]
+    resolved = [_resolve_workload(w, i, clusters, base) for i, w in enumerate(scenario.workloads)]
+    kinds = {w.name: w.kind for w in resolved}
+    workloads = list(kinds)
     for i, event in enumerate(scenario.timeline):
         path = f"timeline[{i}]"
         if event.at > scenario.duration:
@@ -247,31 +420,45 @@ def _check_workloads_and_timeline(scenario: Scenario) -> None:
         actions = event.actions()
         if len(actions) != 1:
             raise ScenarioError(
-                "needs exactly one action: scale_node_pool or scale_workload",
+                f"needs exactly one action: {', '.join(TIMELINE_ACTIONS)}",
                 path=path,
                 value=", ".join(actions) or "no action",
             )
-        if event.scale_node_pool is not None:
-            act = event.scale_node_pool
+        (action,) = actions
+        act = getattr(event, action)
+        if action in ("scale_node_pool", "upgrade_node_pool"):
             if act.cluster not in clusters:
-                raise _unknown(
-                    "cluster", act.cluster, list(clusters), f"{path}.scale_node_pool.cluster"
-                )
+                raise _unknown("cluster", act.cluster, list(clusters), f"{path}.{action}.cluster")
             pools = [p.name for p in clusters[act.cluster].node_pools]
             if act.node_pool not in pools:
                 raise _unknown(
                     f"node pool in cluster {act.cluster!r}",
                     act.node_pool,
                     pools,
-                    f"{path}.scale_node_pool.node_pool",
+                    f"{path}.{action}.node_pool",
                 )
-        if event.scale_workload is not None and event.scale_workload.workload not in workloads:
-            raise _unknown(
-                "workload",
-                event.scale_workload.workload,
-                workloads,
-                f"{path}.scale_workload.workload",
+        else:
+            if act.workload not in workloads:
+                raise _unknown("workload", act.workload, workloads, f"{path}.{action}.workload")
+            if kinds[act.workload] != "deployment":
+                raise ScenarioError(
+                    f"workload {act.workload!r} is a {kinds[act.workload]}; only deployments "
+                    "can be scaled or rolled out",
+                    path=f"{path}.{action}.workload",
+                    value=act.workload,
+                )
+        if action == "rollout_workload" and _surge_zero(act.max_surge, act.max_unavailable):
+            raise ScenarioError(
+                "max_surge and max_unavailable cannot both be 0", path=f"{path}.{action}"
             )
+    return scenario.model_copy(update={"workloads": resolved})
+
+
+def _surge_zero(surge: int | str, unavailable: int | str) -> bool:
+    def zero(v: int | str) -> bool:
+        return (v == 0) if isinstance(v, int) else float(v.rstrip("%")) == 0
+
+    return zero(surge) and zero(unavailable)
 
 
 def _check_node_limit_over_time(scenario: Scenario) -> None:
@@ -293,8 +480,11 @@ def _check_node_limit_over_time(scenario: Scenario) -> None:
             )
 
 
-def resolve(scenario: Scenario) -> Scenario:
-    """Check every cross-field rule and return the scenario with defaults filled in."""
+def resolve(scenario: Scenario, base: Path | None = None) -> Scenario:
+    """Check every cross-field rule and return the scenario with defaults filled in.
+
+    ``base`` is the scenario file's folder: files a scenario names are resolved there."""
+    base = base if base is not None else Path.cwd()
     samples = scenario.duration / scenario.sample_every
     if samples > MAX_SAMPLES:
         raise ScenarioError(
@@ -308,6 +498,6 @@ def resolve(scenario: Scenario) -> Scenario:
     subnets = subnet_index(scenario)
     clusters = [_resolve_cluster(c, i, subnets) for i, c in enumerate(scenario.clusters)]
     resolved = scenario.model_copy(update={"clusters": clusters})
-    _check_workloads_and_timeline(resolved)
+    resolved = _check_workloads_and_timeline(resolved, base)
     _check_node_limit_over_time(resolved)
     return resolved

@@ -21,6 +21,7 @@ def make_scenario(
     timeline: list[dict[str, Any]] | None = None,
     ipam: dict[str, Any] | None = None,
     timings: dict[str, Any] | None = None,
+    grace: str | float | None = None,
 ) -> dict[str, Any]:
     """A one-cluster, one-pool scenario document."""
     subnets = [{"name": "nodesubnet", "cidr": node_cidr}]
@@ -41,6 +42,9 @@ def make_scenario(
         cluster["ipam"] = ipam
     if timings:
         cluster["timings"] = timings
+    web: dict[str, Any] = {"name": "web", "cluster": "aks1", "replicas": replicas}
+    if grace is not None:
+        web["termination_grace"] = grace
     return {
         "name": "test",
         "duration": duration,
@@ -49,7 +53,7 @@ def make_scenario(
             "vnets": [{"name": "vnet1", "address_space": ["10.0.0.0/8"], "subnets": subnets}]
         },
         "clusters": [cluster],
-        "workloads": [{"name": "web", "cluster": "aks1", "replicas": replicas}],
+        "workloads": [web],
         "timeline": timeline or [],
     }
 

@@ -66,6 +66,7 @@ def test_scale_down_releases_one_batch_per_tick(scenario_doc):
     doc = scenario_doc(
         nodes=1,
         replicas=60,
+        grace=0,
         timeline=[
             {"at": "3m", "scale_workload": {"workload": "web", "replicas": 0}},
         ],
@@ -73,8 +74,8 @@ def test_scale_down_releases_one_batch_per_tick(scenario_doc):
     result = simulator.run(doc)
     after = result.nnc[result.nnc["time_s"] >= 180]
     requested = list(dict.fromkeys(after["requested_ips"]))
-    # 60 pods hold 80 (64 - 60 < minFree 8 asked for a 5th batch). The pods' addresses
-    # come back at 185 s; the tick at 185 s (after the releases) marks one batch, then
+    # 60 pods hold 80 (64 - 60 < minFree 8 asked for a 5th batch). With no termination
+    # grace the pods' addresses come back after ip_release, at 185 s; the tick at 185 s (after the releases) marks one batch, then
     # one batch per 1 s tick down to 16 (16 free < maxFree 24 stops the descent).
     assert result.nnc[result.nnc["time_s"] < 180].iloc[-1]["requested_ips"] == 80
     assert requested == [64, 48, 32, 16]
@@ -191,3 +192,17 @@ def test_sample_grid_has_no_repeated_end():
     doc["sample_every"] = 0.7
     times = simulator.run(doc).subnets.query("subnet == 'podsubnet'")["time_s"]
     assert times.is_unique and times.iloc[-1] == 21 and len(times) == 31
+
+
+def test_termination_grace_delays_the_release(scenario_doc):
+    # The default grace of 30 s: the same scale-down starts releasing 30 s later.
+    doc = scenario_doc(
+        nodes=1,
+        replicas=60,
+        timeline=[{"at": "3m", "scale_workload": {"workload": "web", "replicas": 0}}],
+    )
+    result = simulator.run(doc)
+    after = result.nnc[result.nnc["time_s"] >= 180].drop_duplicates("requested_ips")
+    assert list(after["time_s"]) == [215.0, 216.0, 217.0, 218.0]
+    pods = result.pods
+    assert (pods["deleted_s"] == 180.0).all()

@@ -119,12 +119,12 @@ def test_rescue_scenario_survives_only_with_exhaustion():
     assert kinds[["time_s", "kind"]].values.tolist() == [
         [305.0, "subnet_full"],
         [310.0, "subnet_exhausted"],
-        [850.0, "subnet_recovered"],
+        [880.0, "subnet_recovered"],
     ]
     grid = rescued.subnets[rescued.subnets["subnet"] == "podsubnet"].set_index("time_s")
     assert grid.loc[600.0, "allocated"] == 8 * (20 + 1 + 1)
     # After the flag clears the nodes hold whole batches again: 8 pods each -> 16.
-    assert subnet["final_allocated"] == 8 * 17 and subnet["exhausted_s"] == 540.0
+    assert subnet["final_allocated"] == 8 * 17 and subnet["exhausted_s"] == 570.0
 
 
 @pytest.mark.parametrize("monitor", ["v1", "v2"])

@@ -2,7 +2,7 @@
 
 import pytest
 
-from simulator.pool_monitor import Action, PoolCounts, Scaler, decide_v1
+from simulator.pool_monitor import Action, Decision, PoolCounts, Scaler, decide_v1
 
 
 @pytest.mark.parametrize(
@@ -98,3 +98,11 @@ def test_decisions(scaler, state, action, requested, release):
 def test_thresholds_round_in_cns_float_order():
     # 25 × (58 / 100) is 14.4999… in doubles: CNS gets 14, not 15.
     assert Scaler(25, 58, 158).clamped().min_free == 14
+
+
+def test_a_request_above_max_is_capped_back_to_max():
+    # Only "at max" stops a scale-up; above it the increase rule lands on max.
+    decision = decide_v1(Scaler(16, 50, 150, 30), PoolCounts(40, 35, 40, 0, 0))
+    assert decision == Decision(Action.INCREASE, 30)
+    at_max = decide_v1(Scaler(16, 50, 150, 30), PoolCounts(30, 25, 30, 0, 0))
+    assert at_max.action is Action.NONE

@@ -51,8 +51,10 @@ def test_v2_scales_down_in_one_jump_and_v1_batch_by_batch(scenario_doc):
         {"at": 60, "scale_workload": {"workload": "web", "replicas": 36}},
         {"at": 300, "scale_workload": {"workload": "web", "replicas": 5}},
     ]
-    v2 = simulator.run(scenario_doc(replicas=0, ipam={"pool_monitor": "v2"}, timeline=timeline))
-    v1 = simulator.run(scenario_doc(replicas=0, timeline=timeline))
+    v2 = simulator.run(
+        scenario_doc(replicas=0, grace=0, ipam={"pool_monitor": "v2"}, timeline=timeline)
+    )
+    v1 = simulator.run(scenario_doc(replicas=0, grace=0, timeline=timeline))
     # The deleted pods' addresses come back after ip_release (5 s), when they leave the node.
     assert _requested_steps(v2)[-1] == (305.0, 16)
     assert [r for _, r in _requested_steps(v2)] == [16, 48, 16]
@@ -83,6 +85,7 @@ def test_v2_release_is_all_or_nothing_and_retried(scenario_doc):
         nodes=1,
         pod_cidr="10.241.0.0/27",
         replicas=20,
+        grace=0,
         ipam={"pool_monitor": "v2"},
         duration="10m",
         timeline=[{"at": 100, "scale_workload": {"workload": "web", "replicas": 5}}],
@@ -110,6 +113,7 @@ def test_v2_failed_release_succeeds_once_the_request_is_filled(scenario_doc):
         nodes=2,
         pod_cidr="10.241.0.0/26",
         replicas=40,
+        grace=0,
         ipam={"pool_monitor": "v2"},
         timeline=[{"at": 100, "scale_workload": {"workload": "web", "replicas": 10}}],
     )

@@ -1,83 +1,147 @@
-"""One cluster at run time: node pools, workloads, the scheduler and pod lifecycles.
+"""One cluster at run time: node pools, pods and their lifecycles, the scheduler.
 
 Node provisioning is a SimPy process. Pods are driven by timed callbacks rather than a
 process each: a deleted pod's pending callbacks simply find it gone, which keeps a
-cancellation a state check and lets many pods stay cheap.
+cancellation a state check and lets many pods stay cheap. Workload controllers
+(:mod:`.workloads`) decide which pods exist; this module runs them on nodes.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+import math
 
 from ..cni import CniMode, ModelContext, mode_for
 from ..scenario import Cluster, NodePool, Workload
+from ..streams import Streams
+from ..vm_sizes import allocatable_for
 from .entities import Node, Pod
-from .scheduler import SpreadIndex, schedule
+from .scheduler import NodeIndex, schedule
 from .subnets import SubnetState
+from .workloads import (
+    Controller,
+    DaemonSetController,
+    DeploymentController,
+    JobController,
+)
 
 __all__ = ["ClusterRuntime"]
 
-#: ReplicaSet scale-down order: unscheduled, then not ready, then running; newest first.
-_DELETE_RANK = {"pending": 0, "waiting": 1, "starting": 2, "running": 3}
+_CONTROLLERS: dict[str, type[Controller]] = {
+    "deployment": DeploymentController,
+    "job": JobController,
+    "daemonset": DaemonSetController,
+}
 
 
-@dataclass(eq=False)
-class _Deployment:
-    spec: Workload
-    replicas: int
-    live: dict[Pod, None] = field(default_factory=dict)  # insertion-ordered set
-    created: int = 0
+class _SystemPods(Controller):
+    """``system_pods_per_node``: daemon pods with a pod IP on every node of a pool."""
+
+    kind = "system"
+
+    def __init__(self, cluster: ClusterRuntime) -> None:
+        self.cluster = cluster
+        self.name = "(system)"
+        self.cpu = self.mem = 0
 
 
 class ClusterRuntime:
     """Everything that happens inside one cluster."""
 
-    def __init__(self, ctx: ModelContext, subnets: dict[str, SubnetState]) -> None:
+    def __init__(
+        self,
+        ctx: ModelContext,
+        subnets: dict[str, SubnetState],
+        streams: Streams,
+        duration: float,
+        *,
+        preflight: bool = True,
+    ) -> None:
         self.ctx = ctx
         self.env = ctx.env
         self.spec: Cluster = ctx.cluster
         self.timings = self.spec.timings
         self.cni: CniMode = mode_for(self.spec.cni)(ctx)
         self.subnets = subnets
+        self.streams = streams
+        self.ctx_duration = duration
+        self.preflight = preflight and self.spec.cni == "traditional"
         self.pools: dict[str, NodePool] = {p.name: p for p in self.spec.node_pools}
         self.nodes: list[Node] = []
         self.nodes_for: dict[str, list[Node]] = {p.name: [] for p in self.spec.node_pools}
-        self.spread = SpreadIndex(self.pools)
+        self.index = NodeIndex(self.pools, self.spec.scheduling)
         self.pods: list[Pod] = []
         self.pending: dict[Pod, None] = {}  # insertion-ordered FIFO of unbound pods
-        self.deployments: dict[str, _Deployment] = {}
+        self.controllers: dict[str, Controller] = {}
+        self.daemonsets: list[DaemonSetController] = []
+        self._system = _SystemPods(self)
         self._pod_seq = 0
         self._node_seq: dict[str, int] = {}
         self._schedule_queued = False
+        self.autoscaler = None  # set by the world when a pool has autoscaler bounds
+        self.upgrades: list[dict[str, object]] = []
 
     # --- node pools ---------------------------------------------------------------
 
     def start(self) -> None:
         """Create the initial nodes; they are Ready at t = 0 (a running cluster)."""
         for pool in self.spec.node_pools:
+            if pool.count and not self.preflight_ok(pool, pool.count, "create"):
+                continue
             for _ in range(pool.count):
-                self._add_node(pool, provision=0.0)
+                self.add_node(pool, provision=0.0)
 
-    def scale_pool(self, pool_name: str, count: int) -> None:
-        pool = self.pools[pool_name]
-        live = [n for n in self.nodes_for[pool_name] if n.alive]
+    def live_nodes(self, pool: str) -> list[Node]:
+        return [n for n in self.nodes_for[pool] if n.alive]
+
+    def preflight_ok(self, pool: NodePool, nodes: int, operation: str) -> bool:
+        """AKS's ``InsufficientSubnetSize`` check for traditional CNI (reference §2):
+        refuse when the node subnet has fewer free addresses than nodes × max pods."""
+        if not self.preflight or nodes <= 0:
+            return True
+        subnet = self.subnets[pool.node_subnet]
+        need = nodes * (pool.max_pods or 0)
+        if subnet.pool.free >= need:
+            return True
         self.ctx.recorder.event(
-            "node_pool_scaled",
+            "preflight_refused",
+            f"InsufficientSubnetSize: {operation} of {nodes} node(s) needs {nodes} × "
+            f"{pool.max_pods} = {need} free addresses in {subnet.name}, which has "
+            f"{subnet.pool.free}: short by {need - subnet.pool.free}",
+            cluster=self.spec.name,
+            node_pool=pool.name,
+            subnet=subnet.name,
+        )
+        return False
+
+    def scale_pool(self, pool_name: str, count: int, *, reason: str = "node_pool_scaled") -> None:
+        pool = self.pools[pool_name]
+        live = self.live_nodes(pool_name)
+        # The autoscaler calls the VM scale set directly: AKS's pre-flight check is for
+        # operations through the AKS API.
+        user = reason == "node_pool_scaled"
+        if (
+            user
+            and count > len(live)
+            and not self.preflight_ok(pool, count - len(live), "scale-up")
+        ):
+            return
+        self.ctx.recorder.event(
+            reason,
             f"{len(live)} -> {count} nodes",
             cluster=self.spec.name,
             node_pool=pool_name,
         )
         if count > len(live):
             for _ in range(count - len(live)):
-                self._add_node(pool, provision=self.timings.node_provision)
+                self.add_node(pool, provision=self.timings.node_provision)
         else:
             # Nodes still provisioning go first, then the emptiest; newest on ties.
             victims = sorted(live, key=lambda n: (n.ready_s is not None, len(n.pods), -n.index))
             for node in victims[: len(live) - count]:
                 self.remove_node(node)
 
-    def _add_node(self, pool: NodePool, provision: float) -> None:
+    def add_node(self, pool: NodePool, provision: float, *, upgraded: bool = False) -> Node:
         seq = self._node_seq.get(pool.name, 0)
         self._node_seq[pool.name] = seq + 1
         node = Node(
@@ -89,16 +153,22 @@ class ClusterRuntime:
             node_subnet=self.subnets[pool.node_subnet],
             pod_subnet=self.subnets[pool.pod_subnet] if pool.pod_subnet else None,
             created_s=self.env.now,
+            upgraded=upgraded,
         )
+        if pool.allocatable is not None:
+            node.alloc_cpu, node.alloc_mem = pool.allocatable.cpu, pool.allocatable.memory
+        elif pool.vm_size is not None:
+            node.alloc_cpu, node.alloc_mem = allocatable_for(pool.vm_size)
         self.nodes.append(node)
         self.nodes_for[pool.name].append(node)
         # The VM takes its addresses now, before anything else at this instant can
         # remove it again (a later timeline entry at the same time, say).
         if not self.cni.node_created(node):
             node.failed = True
-            return
+            return node
         self.ctx.recorder.node_event(node, "node_created", "VM created")
         self.env.process(self._provision(node, pool, provision))
+        return node
 
     def _pool_tag(self, pool: str) -> str:
         """AKS names nodes ``aks-<pool>-<8 digits>-vmss<n>``; the digits come from a stable
@@ -115,73 +185,99 @@ class ClusterRuntime:
         self.ctx.recorder.node_event(node, "node_ready", "node registered and Ready")
         self.cni.node_ready(node)
         for i in range(pool.system_pods_per_node):
-            pod = self._new_pod(f"{node.name}-system-{i}", "(system)", None, system=True)
-            node.pods.add(pod)
-            self._bind(pod, node)
-        self.spread.update(node)
+            pod = self.new_pod(f"{node.name}-system-{i}", owner=self._system, pool=None)
+            pod.system = True
+            self.bind_daemon(pod, node)
+        for daemonset in self.daemonsets:
+            daemonset.node_ready(node)
+        self.index.update(node)
         self.request_schedule()
+        if self.autoscaler is not None:
+            self.autoscaler.node_ready(node)
 
     def remove_node(self, node: Node) -> None:
-        """Cordon, evict and delete a node; every address it held goes back."""
+        """Delete a node at once: its pods are evicted and every address it held goes back."""
+        node.cordoned = True
         node.deleted_s = self.env.now
         for pod in sorted(node.pods, key=lambda p: p.seq):
-            if pod.ip is not None:
+            if pod.ip is not None and pod.gone_s is None:
                 self.cni.pod_subnet(node).assign_delta(-1)
+            pod.gone_s = self.env.now
             if pod.deleted_s is None:
-                self._end_pod(pod, "evicted")
+                self._end(pod, "evicted")
+                if not pod.system:
+                    pod.owner.evicted(pod)
         node.pods.clear()
         self.cni.node_deleted(node)
         self.ctx.recorder.node_event(node, "node_deleted", "node removed from the pool")
         self.request_schedule()
 
-    # --- workloads ----------------------------------------------------------------
-
-    def add_workload(self, spec: Workload) -> None:
-        self.deployments[spec.name] = _Deployment(spec, 0)
-        self.scale_workload(spec.name, spec.replicas, log=False)
-
-    def scale_workload(self, name: str, replicas: int, *, log: bool = True) -> None:
-        dep = self.deployments[name]
-        if log:
-            self.ctx.recorder.event(
-                "workload_scaled",
-                f"{name}: {dep.replicas} -> {replicas} replicas",
-                cluster=self.spec.name,
-                node_pool=dep.spec.node_pool or "",
-            )
-        dep.replicas = replicas
-        self._reconcile_deployment(dep)
-
-    def _reconcile_deployment(self, dep: _Deployment) -> None:
-        surplus = len(dep.live) - dep.replicas
-        if surplus > 0:
-            victims = sorted(dep.live, key=lambda p: (_DELETE_RANK[p.phase], -p.seq))
-            for pod in victims[:surplus]:
-                self._end_pod(pod, "deleted")
-        while len(dep.live) < dep.replicas:
-            dep.created += 1
-            pod = self._new_pod(
-                f"{dep.spec.name}-{dep.created:05d}", dep.spec.name, dep.spec.node_pool
-            )
-            dep.live[pod] = None
-            self.pending[pod] = None
-        self.request_schedule()
+    def drain_node(self, node: Node) -> None:
+        """Cordon ``node`` and evict its pods (daemon pods stay until the node goes);
+        evicted pods keep their addresses while they terminate, their owners replace them."""
+        node.cordoned = True
+        self.index.update(node)
+        self.ctx.recorder.node_event(node, "node_drained", "cordoned and drained")
+        for pod in sorted(node.pods, key=lambda p: p.seq):
+            if pod.system or pod.deleted_s is not None:
+                continue
+            self.delete_pod(pod, "evicted")
+            pod.owner.evicted(pod)
 
     # --- pods ---------------------------------------------------------------------
 
-    def _new_pod(self, name: str, workload: str, pool: str | None, system: bool = False) -> Pod:
+    def add_workload(self, spec: Workload) -> None:
+        controller = _CONTROLLERS[spec.kind](self, spec)
+        self.controllers[spec.name] = controller
+        if isinstance(controller, DaemonSetController):
+            self.daemonsets.append(controller)
+            for node in self.nodes:
+                if node.ready:
+                    controller.node_ready(node)
+                    self.index.update(node)
+        if spec.requests is not None and not self.index.by_resources:
+            self.index.by_resources = True
+            self.index.rebuild(self.nodes)
+        controller.start()
+
+    def new_pod(
+        self,
+        name: str,
+        *,
+        owner: Controller,
+        pool: str | None,
+        cpu: int = 0,
+        mem: int = 0,
+        host_network: bool = False,
+        grace: float = 0.0,
+        revision: int = 0,
+        lifetime: float | None = None,
+        system: bool = False,
+    ) -> Pod:
         self._pod_seq += 1
         pod = Pod(
             name=name,
-            workload=workload,
+            workload=owner.name,
             cluster=self.spec.name,
             pool=pool,
             system=system,
             seq=self._pod_seq,
             created_s=self.env.now,
+            owner=owner,
+            revision=revision,
+            host_network=host_network,
+            cpu=cpu,
+            mem=mem,
+            grace=grace,
+            lifetime=lifetime,
         )
         self.pods.append(pod)
         return pod
+
+    def enqueue(self, pod: Pod) -> None:
+        """A new pod waits for the scheduler."""
+        self.pending[pod] = None
+        self.request_schedule()
 
     def request_schedule(self) -> None:
         """Run a scheduling pass once, after the current instant's other events."""
@@ -191,15 +287,28 @@ class ClusterRuntime:
 
     def _schedule_pass(self) -> None:
         self._schedule_queued = False
-        for pod, node in schedule(list(self.pending), self.spread):
+        for pod, node in schedule(list(self.pending), self.index):
             del self.pending[pod]
             self._bind(pod, node)
+        if self.pending and self.autoscaler is not None:
+            self.autoscaler.unschedulable()
+
+    def bind_daemon(self, pod: Pod, node: Node) -> None:
+        """Daemon pods go straight to their node, whatever its room (they define it)."""
+        node.pods.add(pod)
+        node.used_cpu += pod.cpu
+        node.used_mem += pod.mem
+        self._bind(pod, node)
 
     def _bind(self, pod: Pod, node: Node) -> None:
         pod.node = node
         pod.scheduled_s = self.env.now
         node.peak_pods = max(node.peak_pods, len(node.pods))
+        if pod.host_network:
+            node.not_demand += 1
         self.cni.demand_changed(node)
+        if self.autoscaler is not None:
+            self.autoscaler.usage_changed(node)
         self._try_ip(pod)
 
     def _try_ip(self, pod: Pod) -> None:
@@ -208,48 +317,79 @@ class ClusterRuntime:
             return
         node = pod.node
         assert node is not None
-        address = self.cni.assign(pod)
-        if address is None:
-            self.ctx.after(self.timings.sandbox_retry, self._try_ip, pod)
-            return
-        pod.ip = address
-        pod.ip_s = self.env.now
-        self.cni.pod_subnet(node).assign_delta(1)
+        if not pod.host_network:
+            address = self.cni.assign(pod)
+            if address is None:
+                self.ctx.after(self.timings.sandbox_retry, self._try_ip, pod)
+                return
+            pod.ip = address
+            pod.ip_s = self.env.now
+            self.cni.pod_subnet(node).assign_delta(1)
         self.ctx.after(self.timings.pod_start, self._started, pod)
 
     def _started(self, pod: Pod) -> None:
         if pod.deleted_s is None:
             pod.running_s = self.env.now
+            pod.owner.running(pod)
 
-    def _end_pod(self, pod: Pod, reason: str) -> None:
-        """Delete or evict a pod; a Deployment replaces evicted pods."""
+    def _end(self, pod: Pod, reason: str) -> None:
         pod.deleted_s = self.env.now
         pod.end = reason
         self.pending.pop(pod, None)
-        dep = self.deployments.get(pod.workload) if not pod.system else None
-        if dep is not None:
-            del dep.live[pod]
-        if reason == "deleted" and pod.node is not None:
-            if pod.ip is not None:
-                # Terminating: the pod keeps its slot and address for ip_release.
-                self.ctx.after(self.timings.ip_release, self._pod_gone, pod)
-            else:
-                self._vacate(pod.node, pod)
-        if reason == "evicted" and dep is not None:
-            self._reconcile_deployment(dep)
+
+    def delete_pod(self, pod: Pod, reason: str) -> None:
+        """Delete (or evict) a pod. One with an address keeps it while it terminates:
+        its termination grace, then CNS's release delay (``ip_release``)."""
+        self._end(pod, reason)
+        node = pod.node
+        if node is None:
+            return
+        if pod.ip is not None or pod.host_network:
+            self.ctx.after(pod.grace + self.timings.ip_release, self._pod_gone, pod)
+        else:
+            self._vacate(node, pod)
+
+    def finish_pod(self, pod: Pod) -> None:
+        """A job's pod has run to completion: Succeeded, its address back after
+        ``ip_release`` (its containers have already exited: no grace)."""
+        if pod.deleted_s is not None or pod.node is None:
+            return
+        self._end(pod, "succeeded")
+        pod.node.not_demand += 1
+        pod.finished = True
+        self.cni.demand_changed(pod.node)
+        self.ctx.after(self.timings.ip_release, self._pod_gone, pod)
 
     def _pod_gone(self, pod: Pod) -> None:
         node = pod.node
         assert node is not None
         if pod not in node.pods:  # the node went first and took the address with it
             return
-        self.cni.release(pod)
-        self.cni.pod_subnet(node).assign_delta(-1)
+        if pod.ip is not None:
+            self.cni.release(pod)
+            self.cni.pod_subnet(node).assign_delta(-1)
         self._vacate(node, pod)
 
     def _vacate(self, node: Node, pod: Pod) -> None:
         """The pod no longer takes a slot on the node."""
+        pod.gone_s = self.env.now
         node.pods.discard(pod)
+        node.used_cpu -= pod.cpu
+        node.used_mem -= pod.mem
+        if pod.host_network:
+            node.not_demand -= 1
+        if pod.finished:
+            node.not_demand -= 1
         self.cni.demand_changed(node)
-        self.spread.update(node)
+        self.index.update(node)
+        if self.autoscaler is not None:
+            self.autoscaler.usage_changed(node)
         self.request_schedule()
+
+    # --- reporting ------------------------------------------------------------------
+
+    def resolve_surge(self, value: int | str, nodes: int) -> int:
+        """An upgrade's max surge: a count, or a percentage of the pool rounded up."""
+        if isinstance(value, int):
+            return value
+        return max(1, math.ceil(float(value.rstrip("%")) * nodes / 100 - 1e-9))

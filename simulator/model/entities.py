@@ -8,8 +8,6 @@ from typing import TYPE_CHECKING, Any
 from ..ip_pool import NodeIpPool
 
 if TYPE_CHECKING:
-    import simpy
-
     from .subnets import SubnetState
 
 __all__ = ["Node", "Pod"]
@@ -39,6 +37,32 @@ class Node:
     peak_requested: int = 0
     peak_assigned: int = 0
     cni: Any = None  # per-node state owned by the CNI mode
+    # Scheduling: allocatable and requested resources (None: no resource limit).
+    alloc_cpu: int | None = None
+    alloc_mem: int | None = None
+    used_cpu: int = 0
+    used_mem: int = 0
+    cordoned: bool = False  # no new pods (drain, deletion)
+    not_demand: int = 0  # pods on the node that CNS v2 does not count (hostNetwork, done)
+    sched_key: tuple[int, ...] | None = None  # the node's entry in the scheduler's heaps
+    upgraded: bool = False  # created by a node pool upgrade
+
+    @property
+    def schedulable(self) -> bool:
+        return self.ready and not self.cordoned
+
+    def fits(self, pod: Pod) -> bool:
+        """Room for ``pod``: a pod slot under max pods, and its CPU and memory."""
+        if len(self.pods) >= self.max_pods:
+            return False
+        if self.alloc_cpu is not None and self.used_cpu + pod.cpu > self.alloc_cpu:
+            return False
+        return self.alloc_mem is None or self.used_mem + pod.mem <= self.alloc_mem
+
+    @property
+    def demand(self) -> int:
+        """Pods bound here that need a pod IP and are not finished (CNS v2's demand)."""
+        return len(self.pods) - self.not_demand
 
     @property
     def alive(self) -> bool:
@@ -78,17 +102,26 @@ class Pod:
     ip_s: float | None = None
     running_s: float | None = None
     deleted_s: float | None = None
-    end: str = ""  # deleted | evicted, once gone
-    process: simpy.Process | None = None
+    end: str = ""  # deleted | evicted | succeeded, once gone
+    owner: Any = None  # the controller that made it (Deployment, Job, DaemonSet)
+    revision: int = 0  # the Deployment template it was made from
+    host_network: bool = False  # uses the node's address: no pod IP
+    cpu: int = 0  # requested millicores
+    mem: int = 0  # requested MiB
+    grace: float = 0.0  # termination grace: how long a deleted pod keeps its address
+    lifetime: float | None = None  # job: run time once Running
+    finished: bool = False  # job: ran to completion (Succeeded)
+    gone_s: float | None = None  # when it left the node (its address is free again)
 
     @property
     def phase(self) -> str:
-        """Pending (not bound), waiting (bound, no IP), starting, running or gone."""
+        """Pending (not bound), waiting (bound, no IP), starting, running, or how it ended
+        (deleted, evicted, succeeded)."""
         if self.deleted_s is not None:
             return self.end or "deleted"
         if self.node is None:
             return "pending"
-        if self.ip is None:
+        if self.ip is None and not self.host_network:
             return "waiting"
         if self.running_s is None:
             return "starting"

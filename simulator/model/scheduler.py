@@ -1,8 +1,11 @@
 """Binding pending pods to Ready nodes, as kube-scheduler would for these pods.
 
-Filters: the node is Ready, in the pod's node pool (any pool of the cluster when the
-workload names none), and has fewer pods than its max pods (system pods count).
-Score: the emptiest node wins (spread); ties go to the oldest node, so runs repeat.
+Filters: the node is Ready and not cordoned, in the pod's node pool (any pool of the
+cluster when the workload names none), has fewer pods than its max pods (daemon pods
+count) and room for the pod's CPU and memory requests. Score: ``spread`` prefers the
+least allocated node, ``binpack`` the most allocated one; allocation is the share of
+max pods taken, or of CPU and memory when the cluster's pods request resources. Ties go
+to the oldest node, so runs repeat.
 """
 
 from __future__ import annotations
@@ -12,58 +15,102 @@ from collections.abc import Iterable
 
 from .entities import Node, Pod
 
-__all__ = ["SpreadIndex", "schedule"]
+__all__ = ["NodeIndex", "schedule"]
+
+#: Allocation shares are compared in millionths, so keys stay exact integers.
+_SCALE = 1_000_000
 
 
-class SpreadIndex:
-    """The emptiest node with room, per node pool and for the whole cluster.
+class NodeIndex:
+    """The best node with room, per node pool and for the whole cluster.
 
-    One lazy min-heap of ``(pods, node index, node)`` per pool and one for any pool: an
-    entry is pushed whenever a node's pod count or readiness changes, and entries that no
-    longer match the node are dropped when they reach the top. Picking is O(log n)
-    instead of a scan of every node for every pod.
+    One lazy heap of ``(key, node)`` per pool and one for any pool: an entry is pushed
+    whenever a node's allocation or readiness changes, and entries that no longer match
+    the node are dropped when they reach the top. Picking is O(log n) instead of a scan
+    of every node for every pod.
     """
 
-    def __init__(self, pools: Iterable[str]) -> None:
-        self._heaps: dict[str | None, list[tuple[int, int, Node]]] = {None: []}
+    def __init__(self, pools: Iterable[str], strategy: str = "spread") -> None:
+        self.binpack = strategy == "binpack"
+        self.by_resources = False  # set once some pod requests CPU or memory
+        self._heaps: dict[str | None, list[tuple[tuple[int, ...], Node]]] = {None: []}
         for pool in pools:
             self._heaps[pool] = []
 
+    def _key(self, node: Node) -> tuple[int, ...]:
+        if self.by_resources:
+            shares = [
+                used * _SCALE // alloc
+                for used, alloc in (
+                    (node.used_cpu, node.alloc_cpu),
+                    (node.used_mem, node.alloc_mem),
+                )
+                if alloc
+            ]
+            score = sum(shares) // len(shares) if shares else 0
+        else:
+            score = len(node.pods) * _SCALE // max(node.max_pods, 1)
+        return (-score if self.binpack else score, node.index)
+
     def update(self, node: Node) -> None:
-        """Record ``node``'s current pod count (call after every change)."""
-        if node.ready and len(node.pods) < node.max_pods:
-            entry = (len(node.pods), node.index, node)
-            heapq.heappush(self._heaps[node.pool], entry)
-            heapq.heappush(self._heaps[None], entry)
+        """Record ``node``'s current allocation (call after every change)."""
+        if node.schedulable and len(node.pods) < node.max_pods:
+            key = self._key(node)
+            if key == node.sched_key:
+                return
+            node.sched_key = key
+            heapq.heappush(self._heaps[node.pool], (key, node))
+            heapq.heappush(self._heaps[None], (key, node))
+        else:
+            node.sched_key = None
 
-    def pick(self, pool: str | None) -> Node | None:
-        """The emptiest Ready node with room in ``pool`` (any pool for ``None``)."""
+    def pick(self, pool: str | None, pod: Pod) -> Node | None:
+        """The best schedulable node in ``pool`` (any pool for ``None``) that fits ``pod``."""
         heap = self._heaps[pool]
+        skipped: list[tuple[tuple[int, ...], Node]] = []
+        found = None
         while heap:
-            count, _, node = heap[0]
-            if node.ready and count == len(node.pods) and count < node.max_pods:
-                return node
-            heapq.heappop(heap)
-        return None
+            key, node = heap[0]
+            if key != node.sched_key or not node.schedulable:
+                heapq.heappop(heap)
+                continue
+            if node.fits(pod):
+                found = node
+                break
+            # Room for other pods but not this one's requests: look further down.
+            skipped.append(heapq.heappop(heap))
+        for entry in skipped:
+            heapq.heappush(heap, entry)
+        return found
+
+    def rebuild(self, nodes: Iterable[Node]) -> None:
+        """Recompute every key (after the scoring basis changed)."""
+        for heap in self._heaps.values():
+            heap.clear()
+        for node in nodes:
+            node.sched_key = None
+            self.update(node)
 
 
-def schedule(pending: Iterable[Pod], index: SpreadIndex) -> list[tuple[Pod, Node]]:
+def schedule(pending: Iterable[Pod], index: NodeIndex) -> list[tuple[Pod, Node]]:
     """Choose a node for each pending pod that fits (FIFO); pods that fit nowhere wait.
 
-    Each chosen node gets the pod added to its pods at once, so the next choice sees the
-    slot taken; returns the bindings in order.
+    Each chosen node gets the pod at once, so the next choice sees the slot and the
+    resources taken; returns the bindings in order.
     """
     bindings: list[tuple[Pod, Node]] = []
-    full: set[str | None] = set()
+    full: set[tuple[str | None, int, int]] = set()
     for pod in pending:
-        key = pod.pool
-        if key in full or None in full:
+        shape = (pod.pool, pod.cpu, pod.mem)
+        if shape in full:
             continue
-        node = index.pick(key)
+        node = index.pick(pod.pool, pod)
         if node is None:
-            full.add(key)
+            full.add(shape)
             continue
         node.pods.add(pod)
+        node.used_cpu += pod.cpu
+        node.used_mem += pod.mem
         index.update(node)
         bindings.append((pod, node))
     return bindings

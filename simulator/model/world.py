@@ -8,11 +8,15 @@ import simpy
 
 from ..cni import ModelContext
 from ..scenario import Scenario, TimelineEvent
+from ..streams import Streams
+from .autoscaler import ClusterAutoscaler
 from .cluster import ClusterRuntime
 from .exhaustion import ExhaustionMonitor
 from .node_agent import TickBus
 from .recorder import Recorder
 from .subnets import SubnetState
+from .upgrade import upgrade
+from .workloads import DeploymentController
 
 __all__ = ["World"]
 
@@ -45,12 +49,22 @@ class World:
                     literal=literal_tick,
                 )
         self.clusters: dict[str, ClusterRuntime] = {}
+        self.streams = Streams(seed)
         ticks = TickBus(self.env)
         for order, cluster in enumerate(scenario.clusters):
             ctx = ModelContext(
                 self.env, self.recorder, cluster, order, ticks, literal_tick=literal_tick
             )
-            self.clusters[cluster.name] = ClusterRuntime(ctx, self.subnets)
+            runtime = ClusterRuntime(
+                ctx,
+                self.subnets,
+                self.streams,
+                scenario.duration,
+                preflight=scenario.preflight_checks,
+            )
+            if any(p.autoscaler is not None for p in cluster.node_pools):
+                runtime.autoscaler = ClusterAutoscaler(runtime, cluster.autoscaler_profile)
+            self.clusters[cluster.name] = runtime
         self.workload_cluster = {w.name: w.cluster for w in scenario.workloads}
 
     def _now(self) -> float:
@@ -105,6 +119,15 @@ class World:
             self.clusters[act.cluster].scale_pool(act.node_pool, act.count)
         if event.scale_workload is not None:
             act = event.scale_workload
-            self.clusters[self.workload_cluster[act.workload]].scale_workload(
-                act.workload, act.replicas
-            )
+            self._deployment(act.workload).scale(act.replicas)
+        if event.rollout_workload is not None:
+            act = event.rollout_workload
+            self._deployment(act.workload).start_rollout(act.max_surge, act.max_unavailable)
+        if event.upgrade_node_pool is not None:
+            act = event.upgrade_node_pool
+            self.env.process(upgrade(self.clusters[act.cluster], act))
+
+    def _deployment(self, name: str) -> DeploymentController:
+        controller = self.clusters[self.workload_cluster[name]].controllers[name]
+        assert isinstance(controller, DeploymentController)
+        return controller

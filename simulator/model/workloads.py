@@ -1,0 +1,315 @@
+"""Workload controllers: Deployments (scale, rollouts, profiles), Jobs and DaemonSets.
+
+Each controller owns its pods and reacts to what happens to them, as the Kubernetes
+controllers do: a Deployment keeps its replica count and rolls its pods to a new
+template within max surge and max unavailable; a Job starts pods as a Poisson process
+and lets each run for a drawn lifetime; a DaemonSet runs one pod on every node of its
+pools. Timed changes (ramps, daily profiles, arrivals) are SimPy processes.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..scenario import Workload
+from ..scenario_rules import read_lifetimes
+from .entities import Node, Pod
+
+if TYPE_CHECKING:
+    from .cluster import ClusterRuntime
+
+__all__ = ["DaemonSetController", "DeploymentController", "JobController", "resolve_count"]
+
+#: ReplicaSet scale-down order: unscheduled, then not ready, then running; newest first.
+_DELETE_RANK = {"pending": 0, "waiting": 1, "starting": 2, "running": 3}
+
+
+def resolve_count(value: int | str, total: int, *, round_up: bool) -> int:
+    """A count or a percentage of ``total``, rounded the way Kubernetes rounds it."""
+    if isinstance(value, int):
+        return value
+    exact = float(value.rstrip("%")) * total / 100
+    # Round in a way that ignores float noise: 25 % of 12 is 3, not 3.0000000001.
+    return math.ceil(exact - 1e-9) if round_up else math.floor(exact + 1e-9)
+
+
+class Controller:
+    """What the cluster tells a pod's owner."""
+
+    kind = ""
+
+    def __init__(self, cluster: ClusterRuntime, spec: Workload) -> None:
+        self.cluster = cluster
+        self.spec = spec
+        self.name = spec.name
+        self.cpu = spec.requests.cpu if spec.requests else 0
+        self.mem = spec.requests.memory if spec.requests else 0
+
+    def start(self) -> None:
+        """Create the initial pods and start timed behaviour."""
+
+    def running(self, pod: Pod) -> None:
+        """``pod`` became Running (ready)."""
+
+    def evicted(self, pod: Pod) -> None:
+        """``pod`` was evicted (drain or node deletion)."""
+
+    def new_pod(self, name: str, pool: str | None, **extra: object) -> Pod:
+        return self.cluster.new_pod(
+            name,
+            owner=self,
+            pool=pool,
+            cpu=self.cpu,
+            mem=self.mem,
+            host_network=self.spec.host_network,
+            grace=self.spec.termination_grace,
+            **extra,
+        )
+
+
+class DeploymentController(Controller):
+    """A Deployment: replicas, RollingUpdate rollouts, ramps and daily profiles."""
+
+    kind = "deployment"
+
+    def __init__(self, cluster: ClusterRuntime, spec: Workload) -> None:
+        super().__init__(cluster, spec)
+        self.replicas = 0
+        self.live: dict[Pod, None] = {}  # not terminating, insertion-ordered
+        self.created = 0
+        self.revision = 0
+        self.rollout: tuple[int, int] | None = None  # (max surge, max unavailable)
+        self._queued = False
+
+    def start(self) -> None:
+        assert self.spec.replicas is not None
+        self.scale(self.spec.replicas, log=False)
+        env = self.cluster.env
+        if self.spec.ramp is not None:
+            env.process(self._ramp())
+        if self.spec.daily is not None:
+            env.process(self._daily())
+
+    # --- timed replica changes ----------------------------------------------------
+
+    def _ramp(self):
+        ramp = self.spec.ramp
+        assert ramp is not None
+        env = self.cluster.env
+        steps = abs(ramp.to - ramp.start)
+        step = 1 if ramp.to > ramp.start else -1
+        # One replica more (or less) at each of ``steps`` evenly spaced instants.
+        for k in range(1, steps + 1):
+            at = ramp.at + ramp.over * k / steps
+            if at > env.now:
+                yield env.timeout(at - env.now)
+            self.scale(ramp.start + step * k, log=k in (1, steps))
+
+    def _daily(self):
+        points = self.spec.daily
+        assert points is not None
+        env = self.cluster.env
+        day = 0
+        while True:
+            for point in points:
+                at = day * 86400.0 + point.at
+                if at > env.now:
+                    yield env.timeout(at - env.now)
+                self.scale(point.replicas)
+            day += 1
+
+    # --- reconciling ----------------------------------------------------------------
+
+    def scale(self, replicas: int, *, log: bool = True) -> None:
+        if log and replicas != self.replicas:
+            self.cluster.ctx.recorder.event(
+                "workload_scaled",
+                f"{self.name}: {self.replicas} -> {replicas} replicas",
+                cluster=self.cluster.spec.name,
+                node_pool=self.spec.node_pool or "",
+            )
+        self.replicas = replicas
+        self.reconcile()
+
+    def start_rollout(self, max_surge: int | str, max_unavailable: int | str) -> None:
+        surge = resolve_count(max_surge, self.replicas, round_up=True)
+        unavailable = resolve_count(max_unavailable, self.replicas, round_up=False)
+        if surge == 0 and unavailable == 0:
+            unavailable = 1  # Kubernetes' rule when both round to zero
+        self.revision += 1
+        self.rollout = (surge, unavailable)
+        self.cluster.ctx.recorder.event(
+            "rollout_started",
+            f"{self.name}: revision {self.revision}, {self.replicas} replicas, "
+            f"max surge {surge}, max unavailable {unavailable}",
+            cluster=self.cluster.spec.name,
+            node_pool=self.spec.node_pool or "",
+        )
+        self.reconcile()
+
+    def reconcile(self) -> None:
+        if self.rollout is not None:
+            self._roll()
+            return
+        surplus = len(self.live) - self.replicas
+        if surplus > 0:
+            for pod in self._victims(list(self.live))[:surplus]:
+                self._delete(pod)
+        self._create(self.replicas - len(self.live))
+
+    def _victims(self, pods: list[Pod]) -> list[Pod]:
+        return sorted(pods, key=lambda p: (_DELETE_RANK[p.phase], -p.seq))
+
+    def _delete(self, pod: Pod) -> None:
+        del self.live[pod]
+        self.cluster.delete_pod(pod, "deleted")
+
+    def _create(self, count: int) -> None:
+        for _ in range(max(count, 0)):
+            self.created += 1
+            name = (
+                f"{self.name}-{self.created:05d}"
+                if self.revision == 0
+                else f"{self.name}-r{self.revision}-{self.created:05d}"
+            )
+            pod = self.new_pod(name, self.spec.node_pool, revision=self.revision)
+            self.live[pod] = None
+            self.cluster.enqueue(pod)
+
+    def _roll(self) -> None:
+        """One sync of the RollingUpdate strategy (Kubernetes' deployment controller):
+        scale the new ReplicaSet up within max surge, then the old ones down as far as
+        max unavailable allows; terminating pods count for neither."""
+        assert self.rollout is not None
+        surge, unavailable = self.rollout
+        new = [p for p in self.live if p.revision == self.revision]
+        self._create(min(self.replicas + surge - len(self.live), self.replicas - len(new)))
+        new = [p for p in self.live if p.revision == self.revision]
+        old = [p for p in self.live if p.revision != self.revision]
+        min_available = self.replicas - unavailable
+        new_unavailable = sum(p.phase != "running" for p in new)
+        max_scaled_down = len(self.live) - min_available - new_unavailable
+        if max_scaled_down > 0 and old:
+            # Old pods that are not ready go first: removing them costs no availability.
+            unhealthy = [p for p in self._victims(old) if p.phase != "running"]
+            for pod in unhealthy[:max_scaled_down]:
+                self._delete(pod)
+            old = [p for p in old if p in self.live]
+            available = sum(p.phase == "running" for p in self.live)
+            for pod in self._victims(old)[: max(available - min_available, 0)]:
+                self._delete(pod)
+        new = [p for p in self.live if p.revision == self.revision]
+        done = len(self.live) == len(new) == self.replicas
+        if done and all(p.phase == "running" for p in new):
+            self.rollout = None
+            self.cluster.ctx.recorder.event(
+                "rollout_complete",
+                f"{self.name}: revision {self.revision} has {self.replicas} pods ready",
+                cluster=self.cluster.spec.name,
+                node_pool=self.spec.node_pool or "",
+            )
+
+    def _sync_soon(self) -> None:
+        """Sync once at the end of this instant, however many pods changed (the
+        controller's work queue coalesces them)."""
+        if not self._queued:
+            self._queued = True
+            self.cluster.ctx.after(0, self._sync)
+
+    def _sync(self) -> None:
+        self._queued = False
+        self.reconcile()
+
+    # --- pod news ---------------------------------------------------------------------
+
+    def running(self, pod: Pod) -> None:
+        if self.rollout is not None:
+            self._sync_soon()
+
+    def evicted(self, pod: Pod) -> None:
+        self.live.pop(pod, None)
+        self._sync_soon()
+
+
+class JobController(Controller):
+    """Batch Jobs: pods arrive as a Poisson process and run for a drawn lifetime."""
+
+    kind = "job"
+
+    def __init__(self, cluster: ClusterRuntime, spec: Workload) -> None:
+        super().__init__(cluster, spec)
+        streams = cluster.streams
+        # Separate streams: arrival times do not shift when lifetimes change, and neither
+        # depends on anything but the seed and this workload's name.
+        self.arrivals = streams.get(f"job/{spec.name}/arrivals")
+        self.lifetimes = streams.get(f"job/{spec.name}/lifetimes")
+        self.created = 0
+        self._empirical: np.ndarray | None = None
+        lifetime = spec.lifetime
+        if lifetime is not None and lifetime.distribution == "empirical":
+            self._empirical = np.asarray(read_lifetimes(Path(lifetime.file), lifetime.column))
+
+    def start(self) -> None:
+        self.cluster.env.process(self._arrive())
+
+    def draw_lifetime(self) -> float:
+        life = self.spec.lifetime
+        assert life is not None
+        rng = self.lifetimes
+        if life.distribution == "fixed":
+            return life.value
+        if life.distribution == "exponential":
+            return float(rng.exponential(life.mean))
+        if life.distribution == "lognormal":
+            return float(rng.lognormal(math.log(life.median), life.sigma))
+        assert self._empirical is not None
+        return float(self._empirical[rng.integers(len(self._empirical))])
+
+    def _arrive(self):
+        env = self.cluster.env
+        rate = self.spec.rate
+        assert rate is not None
+        end = self.cluster.ctx_duration
+        stop = self.spec.stop if self.spec.stop is not None else math.inf
+        t = self.spec.start
+        while True:
+            t += float(self.arrivals.exponential(1.0 / rate))
+            if t >= stop or t > end:
+                return
+            yield env.timeout(t - env.now)
+            self._launch(self.draw_lifetime())
+
+    def _launch(self, lifetime: float) -> None:
+        self.created += 1
+        pod = self.new_pod(
+            f"{self.name}-{self.created:06d}", self.spec.node_pool, lifetime=lifetime
+        )
+        self.cluster.enqueue(pod)
+
+    def running(self, pod: Pod) -> None:
+        assert pod.lifetime is not None
+        self.cluster.ctx.after(pod.lifetime, self.cluster.finish_pod, pod)
+
+    def evicted(self, pod: Pod) -> None:
+        # The Job controller replaces a pod that failed by eviction; it starts over.
+        assert pod.lifetime is not None
+        self._launch(pod.lifetime)
+
+
+class DaemonSetController(Controller):
+    """One pod per Ready node of the selected pools (hostNetwork pods take no pod IP)."""
+
+    kind = "daemonset"
+
+    def __init__(self, cluster: ClusterRuntime, spec: Workload) -> None:
+        super().__init__(cluster, spec)
+        self.pools = set(spec.node_pools or cluster.pools)
+
+    def node_ready(self, node: Node) -> None:
+        if node.pool in self.pools:
+            pod = self.new_pod(f"{self.name}-{node.name}", node.pool, system=True)
+            self.cluster.bind_daemon(pod, node)
