@@ -75,8 +75,9 @@ def test_scale_down_releases_one_batch_per_tick(scenario_doc):
     after = result.nnc[result.nnc["time_s"] >= 180]
     requested = list(dict.fromkeys(after["requested_ips"]))
     # 60 pods hold 80 (64 - 60 < minFree 8 asked for a 5th batch). With no termination
-    # grace the pods' addresses come back after ip_release, at 185 s; the tick at 185 s (after the releases) marks one batch, then
-    # one batch per 1 s tick down to 16 (16 free < maxFree 24 stops the descent).
+    # grace the pods' addresses come back after ip_release, at 185 s; the tick at 185 s
+    # (after the releases) marks one batch, then one batch per 1 s tick down to 16
+    # (16 free < maxFree 24 stops the descent).
     assert result.nnc[result.nnc["time_s"] < 180].iloc[-1]["requested_ips"] == 80
     assert requested == [64, 48, 32, 16]
     changes = after.drop_duplicates("requested_ips")
