@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-__all__ = ["plot_nnc", "plot_utilization"]
+__all__ = ["plot_holders", "plot_nnc", "plot_utilization"]
 
 
 def _time_scale(duration: float) -> tuple[float, str]:
@@ -143,6 +143,35 @@ def plot_nnc(
     )
     ax.grid(alpha=0.3)
     ax.legend(loc="best", fontsize=8, framealpha=0.85)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_holders(holders: pd.DataFrame, title: str, path: str | Path) -> None:
+    """One panel per subnet: the addresses each cluster and node pool holds, stacked."""
+    names = list(dict.fromkeys(holders["subnet"])) or ["(no subnet)"]
+    fig, axes = plt.subplots(
+        len(names), 1, figsize=(9, 2.6 * len(names) + 0.6), sharex=True, squeeze=False
+    )
+    duration = float(holders["time_s"].max()) if len(holders) else 0.0
+    scale, unit = _time_scale(duration)
+    for ax, name in zip(axes[:, 0], names, strict=True):
+        frame = holders[holders["subnet"] == name]
+        if frame.empty:
+            ax.set_title(f"{name}: no addresses held", loc="left", fontsize=10)
+            continue
+        wide = frame.assign(holder=frame["cluster"] + "/" + frame["node_pool"]).pivot(
+            index="time_s", columns="holder", values="allocated"
+        )
+        t = wide.index.to_numpy() / scale
+        ax.stackplot(t, wide.T.to_numpy(), labels=list(wide.columns), step="post", alpha=0.8)
+        ax.set_title(f"{name}: addresses held by cluster/node pool", loc="left", fontsize=10)
+        ax.set_ylabel("addresses")
+        ax.grid(alpha=0.3)
+        ax.legend(loc="upper left", fontsize=8, framealpha=0.85)
+    axes[-1, 0].set_xlabel(f"simulated time ({unit})")
+    fig.suptitle(title, fontsize=11)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

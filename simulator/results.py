@@ -40,10 +40,11 @@ class Result:
     nodes: pd.DataFrame
     pods: pd.DataFrame
     events: pd.DataFrame
+    holders: pd.DataFrame
 
     def save(self, directory: str | os.PathLike[str], *, force: bool = False) -> Path:
         """Write the results folder atomically; an existing one only with ``force``."""
-        from .charts import plot_utilization
+        from .charts import plot_holders, plot_utilization
 
         target = Path(directory)
         check_target(target, force=force)
@@ -55,6 +56,7 @@ class Result:
             self.nodes.to_csv(staging / "nodes.csv", index=False)
             self.pods.to_csv(staging / "pods.csv", index=False)
             self.events.to_csv(staging / "events.csv", index=False)
+            self.holders.to_csv(staging / "holders.csv", index=False)
             (staging / "summary.json").write_text(json.dumps(self.summary, indent=2) + "\n")
             (staging / "scenario.resolved.yaml").write_text(
                 yaml.safe_dump(self.scenario.to_document(), sort_keys=False)
@@ -64,6 +66,11 @@ class Result:
                 self.events,
                 f"{self.scenario.name}: subnet addresses over time (seed {self.seed})",
                 staging / "utilization.png",
+            )
+            plot_holders(
+                self.holders,
+                f"{self.scenario.name}: who holds each subnet's addresses (seed {self.seed})",
+                staging / "holders.png",
             )
             os.chmod(staging, 0o755)
             if target.exists():
@@ -88,13 +95,44 @@ def check_target(target: Path, *, force: bool) -> None:
         raise OutputExistsError(f"{target}: exists and is not a folder")
 
 
-def _subnet_frame(world: World) -> pd.DataFrame:
+def _grid(world: World) -> np.ndarray:
     end = world.scenario.duration
     step = world.scenario.sample_every
     # Multiples of the step strictly before the end (with float slack), then the end.
     count = math.ceil(end / step - 1e-9)
     grid = np.arange(count, dtype=float) * step
-    grid = np.append(grid[grid < end - step * 1e-9], end)
+    return np.append(grid[grid < end - step * 1e-9], end)
+
+
+def _holder_frame(world: World) -> pd.DataFrame:
+    """Addresses each ``cluster/node pool`` holds in each used subnet, on the grid."""
+    grid = _grid(world)
+    parts = []
+    for subnet in world.used_subnets():
+        for holder in sorted(subnet.held_by):
+            changes = [(t, c) for t, h, c in subnet.holder_changes if h == holder]
+            times = np.array([t for t, _ in changes], dtype=float)
+            counts = np.array([c for _, c in changes], dtype=np.int64)
+            at = np.searchsorted(times, grid, side="right") - 1
+            cluster, pool = holder.split("/", 1)
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "time_s": grid,
+                        "subnet": subnet.name,
+                        "cluster": cluster,
+                        "node_pool": pool,
+                        "allocated": np.where(at >= 0, counts[np.maximum(at, 0)], 0),
+                    }
+                )
+            )
+    if not parts:
+        return pd.DataFrame(columns=["time_s", "subnet", "cluster", "node_pool", "allocated"])
+    return pd.concat(parts, ignore_index=True)
+
+
+def _subnet_frame(world: World) -> pd.DataFrame:
+    grid = _grid(world)
     parts = []
     for subnet in world.used_subnets():
         changes = np.array(subnet.changes, dtype=float)
@@ -225,6 +263,10 @@ def _summary(world: World) -> dict[str, Any]:
             "exhausted_count": sum(flag for _, flag in s.exhaustion_flips),
             "exhausted_s": round(s.exhausted_seconds(end), 3),
             "exhausted_at_end": s.exhausted,
+            "holders": {
+                holder: max(c for t, h, c in s.holder_changes if h == holder)
+                for holder in sorted(s.held_by)
+            },
         }
     nodes = [n for c in world.clusters.values() for n in c.nodes]
     pods = [p for c in world.clusters.values() for p in c.pods]
@@ -251,7 +293,38 @@ def _summary(world: World) -> dict[str, Any]:
             "waiting_for_ip_at_end": sum(p.phase == "waiting" for p in pods),
             "ip_wait_s": _percentiles(waits),
         },
+        "upgrades": _upgrades(world),
     }
+
+
+def _peak_between(subnet: Any, start: float, end: float) -> int:
+    """Most addresses allocated in ``subnet`` at any moment in [start, end]."""
+    at_start, peak = 0, 0
+    for t, allocated, _ in subnet.changes:
+        if t <= start:
+            at_start = allocated
+        elif t <= end:
+            peak = max(peak, allocated)
+        else:
+            break
+    return max(at_start, peak)
+
+
+def _upgrades(world: World) -> list[dict[str, Any]]:
+    """Each upgrade with the peak addresses allocated in its pool's subnets meanwhile."""
+    out = []
+    for cluster in world.clusters.values():
+        for record in cluster.upgrades:
+            pool = cluster.pools[str(record["node_pool"])]
+            start = float(record["start_s"])  # type: ignore[arg-type]
+            end = record["end_s"] if record["end_s"] is not None else world.scenario.duration
+            names = [pool.node_subnet] + ([pool.pod_subnet] if pool.pod_subnet else [])
+            peaks = {
+                name: _peak_between(world.subnets[name], start, float(end))  # type: ignore[arg-type]
+                for name in names
+            }
+            out.append({**record, "peak_allocated": peaks})
+    return out
 
 
 def build_result(world: World) -> Result:
@@ -270,4 +343,5 @@ def build_result(world: World) -> Result:
         nodes=_node_frame(world),
         pods=_pod_frame(world),
         events=events,
+        holders=_holder_frame(world),
     )

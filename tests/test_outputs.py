@@ -16,7 +16,7 @@ from conftest import make_scenario
 ROOT = Path(__file__).resolve().parent.parent
 FILES = {
     "summary.json", "subnets.csv", "nnc.csv", "nodes.csv", "pods.csv", "events.csv",
-    "scenario.resolved.yaml", "utilization.png",
+    "scenario.resolved.yaml", "utilization.png", "holders.csv", "holders.png",
 }  # fmt: skip
 
 

@@ -34,7 +34,7 @@ class DynamicCni(CniMode):
 
     def node_created(self, node: Node) -> bool:
         node.cni = NncState()
-        addresses = node.node_subnet.take(1)
+        addresses = node.node_subnet.take(1, holder=node.holder)
         if addresses is None:
             self.ctx.recorder.node_event(
                 node, "node_failed", "SubnetIsFull: no free address in the node subnet"
@@ -66,8 +66,8 @@ class DynamicCni(CniMode):
         nnc.secondaries = set()
         nnc.primary = None
         if node.node_ip is not None:
-            node.node_subnet.give_back([node.node_ip])
-        node.pod_subnet.give_back(held)
+            node.node_subnet.give_back([node.node_ip], holder=node.holder)
+        node.pod_subnet.give_back(held, holder=node.holder)
 
     def assign(self, pod: Pod) -> int | None:
         node = pod.node

@@ -23,7 +23,7 @@ class TraditionalCni(CniMode):
     name = "traditional"
 
     def node_created(self, node: Node) -> bool:
-        addresses = node.node_subnet.take(1 + node.max_pods)
+        addresses = node.node_subnet.take(1 + node.max_pods, holder=node.holder)
         if addresses is None:
             free = node.node_subnet.pool.free
             self.ctx.recorder.node_event(
@@ -45,7 +45,7 @@ class TraditionalCni(CniMode):
         addresses = node.ips.all_addresses()
         if node.node_ip is not None:
             addresses.append(node.node_ip)
-        node.node_subnet.give_back(addresses)
+        node.node_subnet.give_back(addresses, holder=node.holder)
         node.ips = type(node.ips)()
 
     def assign(self, pod: Pod) -> int | None:

@@ -66,12 +66,16 @@ class ControlPlane:
         if released:
             # Released first, then topped up: the order the reference gives.
             nnc.secondaries.difference_update(released)
-            subnet.give_back(released)
+            subnet.give_back(released, holder=node.holder)
         wanted = nnc.requested - len(nnc.secondaries) + (1 if nnc.primary is None else 0)
         added: list[int] = []
         short = False
         if wanted > 0:
-            got = subnet.take_upto(wanted) if self.partial else subnet.take(wanted)
+            got = (
+                subnet.take_upto(wanted, holder=node.holder)
+                if self.partial
+                else subnet.take(wanted, holder=node.holder)
+            )
             if got is None or len(got) < wanted:
                 short = True
             if got:

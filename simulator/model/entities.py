@@ -48,6 +48,11 @@ class Node:
     upgraded: bool = False  # created by a node pool upgrade
 
     @property
+    def holder(self) -> str:
+        """Who holds this node's addresses in per-subnet reports: ``cluster/node pool``."""
+        return f"{self.cluster}/{self.pool}"
+
+    @property
     def schedulable(self) -> bool:
         return self.ready and not self.cordoned
 

@@ -31,6 +31,9 @@ class SubnetState:
         self.exhaustion_flips: list[tuple[float, bool]] = []
         # The node agents' CNI modes, told when the flag flips (CSS watch).
         self.exhaustion_listeners: list[Callable[[bool], None]] = []
+        # Addresses held per ``cluster/node pool`` and every change of those counts.
+        self.held_by: dict[str, int] = {}
+        self.holder_changes: list[tuple[float, str, int]] = []
         # Called whenever the allocated count changes (the exhaustion poller).
         self.on_allocated: Callable[[], None] | None = None
 
@@ -42,26 +45,32 @@ class SubnetState:
     def allocated(self) -> int:
         return self.pool.allocated
 
-    def take(self, count: int) -> list[int] | None:
-        """All-or-nothing allocation; ``None`` (and a full mark) when too few are free."""
+    def take(self, count: int, *, holder: str) -> list[int] | None:
+        """All-or-nothing allocation; ``None`` (and a full mark) when too few are free.
+
+        ``holder`` names who holds them (``cluster/node pool``) for the per-holder view."""
         got = self.pool.take(count)
         if got is None:
             self.mark_full()
         elif got:
+            self._hold(holder, len(got))
             self._changed()
         return got
 
-    def take_upto(self, count: int) -> list[int]:
+    def take_upto(self, count: int, *, holder: str) -> list[int]:
         """As many as possible up to ``count`` (partial fulfilment)."""
         got = self.pool.take(min(count, self.pool.free)) or []
         if len(got) < count:
             self.mark_full()
         if got:
+            self._hold(holder, len(got))
             self._changed()
         return got
 
-    def give_back(self, addresses: Iterable[int]) -> None:
-        if self.pool.give_back(addresses):
+    def give_back(self, addresses: Iterable[int], *, holder: str) -> None:
+        returned = self.pool.give_back(addresses)
+        if returned:
+            self._hold(holder, -returned)
             self._changed()
             waiters, self._waiters = self._waiters, []
             for wake in waiters:
@@ -79,6 +88,16 @@ class SubnetState:
     def assign_delta(self, delta: int) -> None:
         self.assigned += delta
         self._changed()
+
+    def _hold(self, holder: str, delta: int) -> None:
+        count = self.held_by.get(holder, 0) + delta
+        self.held_by[holder] = count
+        now = self._clock()
+        last = self.holder_changes[-1] if self.holder_changes else None
+        if last is not None and last[0] == now and last[1] == holder:
+            self.holder_changes[-1] = (now, holder, count)
+        else:
+            self.holder_changes.append((now, holder, count))
 
     def set_exhausted(self, flag: bool) -> None:
         self.exhausted = flag
