@@ -36,6 +36,36 @@ class _Group(click.Group):
             sys.exit(130)
 
 
+# --- many runs -------------------------------------------------------------------------
+
+
+def _executor_options(func):
+    func = click.option(
+        "-j",
+        "--jobs",
+        type=click.IntRange(1, 512),
+        help="local worker processes [default: all cores]",
+    )(func)
+    func = click.option(
+        "--dask", metavar="ADDRESS", help="run on a Dask cluster (tcp://host:8786)"
+    )(func)
+    return func
+
+
+def _with_progress(total: int, desc: str, work):
+    from tqdm import tqdm
+
+    with tqdm(
+        total=total,
+        desc=desc,
+        unit="run",
+        disable=not sys.stderr.isatty(),
+        leave=False,
+        file=sys.stderr,
+    ) as bar:
+        return work(bar.update)
+
+
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="ipsim", prog_name="ipsim")
 def cli() -> None:
@@ -51,16 +81,59 @@ def cli() -> None:
     help="results folder [default: results/<scenario name>]",
 )
 @click.option("--seed", type=click.IntRange(0, 2**63 - 1), help="override the scenario's seed")
+@click.option(
+    "--replicas",
+    type=click.IntRange(1, 10_000),
+    default=1,
+    show_default=True,
+    help="independent seeds spawned from the seed; charts show the spread",
+)
 @click.option("--force", is_flag=True, help="replace an existing results folder")
-def run(scenario: Path, output: Path | None, seed: int | None, force: bool) -> None:
+@_executor_options
+def run(
+    scenario: Path,
+    output: Path | None,
+    seed: int | None,
+    replicas: int,
+    force: bool,
+    jobs: int | None,
+    dask: str | None,
+) -> None:
     """Simulate SCENARIO and write its results folder."""
     spec = load_scenario(scenario)
     target = output or Path("results") / spec.name
     check_target(target, force=force)  # before the run, not after it
+    if replicas > 1:
+        from .batch import make_executor
+        from .replicas import run_replicas
+
+        executor = make_executor(jobs, dask)
+        try:
+            batch = _with_progress(
+                replicas,
+                spec.name,
+                lambda tick: run_replicas(
+                    scenario, replicas, seed=seed, executor=executor, progress=tick
+                ),
+            )
+        finally:
+            executor.close()
+        saved = batch.save(target, force=force)
+        click.echo(_spread_table(batch.spread()))
+        click.echo(f"{replicas} replicas written to {saved}/")
+        return
     result = _run_with_progress(spec, seed)
     saved = result.save(target, force=force)
     click.echo(_summary_table(result.summary))
     click.echo(f"results written to {saved}/")
+
+
+def _spread_table(spread: dict[str, dict[str, float]]) -> str:
+    lines = [f"{'figure':<40}{'median':>10}{'p5':>10}{'p95':>10}"]
+    for key, values in spread.items():
+        if key.endswith((".peak_allocated", ".peak_assigned")) or key.startswith("pods."):
+            lines.append(f"{key:<40}{values['median']:>10g}{values['p5']:>10g}{values['p95']:>10g}")
+    return "\n".join(lines)
 
 
 def _run_with_progress(spec: Scenario, seed: int | None):
@@ -195,6 +268,226 @@ def plot_nnc_command(results: Path, node: str, output: Path | None, force: bool)
 
     path = plot_node(results, node, output or results / f"nnc-{node}.png", force=force)
     click.echo(f"chart written to {path}")
+
+
+def _cnis(text: str | None) -> list[str] | None:
+    return [c.strip() for c in text.split(",") if c.strip()] if text else None
+
+
+def _output(output: Path | None, name: str, suffix: str, force: bool) -> Path:
+    target = output or Path("results") / f"{name}-{suffix}"
+    check_target(target, force=force)
+    return target
+
+
+@cli.command()
+@click.argument("scenario", type=click.Path(path_type=Path))
+@click.option("--cni", "cni", metavar="MODES", help="comma-separated: traditional,dynamic")
+@click.option("--set", "sets", multiple=True, metavar="KEY=V1,V2", help="vary a scenario key")
+@click.option("--replicas", type=click.IntRange(1, 10_000), default=1, show_default=True)
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), help="override the scenario's seed")
+@click.option(
+    "-o", "--output", type=click.Path(path_type=Path), help="[default: results/NAME-compare]"
+)
+@click.option("--force", is_flag=True, help="replace an existing results folder")
+@_executor_options
+def compare(scenario, cni, sets, replicas, seed, output, force, jobs, dask) -> None:
+    """Run SCENARIO once per variant (same seeds) and compare address use."""
+    from .batch import make_executor
+    from .compare import compare as run_compare
+    from .variants import parse_settings, variants
+
+    settings = parse_settings(sets)
+    spec = load_scenario(scenario)
+    target = _output(output, spec.name, "compare", force)
+    count = len(variants(_cnis(cni), settings)) * replicas
+    executor = make_executor(jobs, dask)
+    try:
+        result = _with_progress(
+            count,
+            "compare",
+            lambda tick: run_compare(
+                scenario,
+                cnis=_cnis(cni),
+                settings=settings,
+                replicas=replicas,
+                seed=seed,
+                executor=executor,
+                progress=tick,
+            ),
+        )
+    finally:
+        executor.close()
+    saved = result.save(target, force=force)
+    shown = result.table[
+        [
+            "variant",
+            "subnet",
+            "peak_allocated",
+            "mean_allocated",
+            "peak_assigned",
+            "ips_per_pod",
+            "nodes_failed",
+            "pods_waited",
+            "p95_wait_s",
+        ]
+    ]
+    click.echo(shown.to_string(index=False))
+    click.echo(f"results written to {saved}/")
+
+
+@cli.command()
+@click.option(
+    "--cni", "mode", type=click.Choice(["traditional", "dynamic", "static-block"]), required=True
+)
+@click.option("--nodes", type=click.IntRange(1, 5000), required=True)
+@click.option("--max-pods", type=click.IntRange(10, 250), required=True)
+@click.option("--surge", type=click.IntRange(0, 5000), default=0, show_default=True)
+@click.option("--pods-per-node", type=click.IntRange(0, 250), help="dynamic: pods each node runs")
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+def calc(mode, nodes, max_pods, surge, pods_per_node, as_json) -> None:
+    """Addresses each subnet needs, from the documented formulas."""
+    from .capacity import calculate
+
+    needs = calculate(mode, nodes, max_pods, surge=surge, pods_per_node=pods_per_node)
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "mode": mode,
+                    "nodes": nodes,
+                    "surge": surge,
+                    "max_pods": max_pods,
+                    "pods_per_node": pods_per_node,
+                    "subnets": [n.as_dict() for n in needs],
+                },
+                indent=2,
+            )
+        )
+        return
+    for need in needs:
+        where = f"/{need.prefix} ({need.usable:,} usable)" if need.prefix else "more than a /8"
+        click.echo(f"{need.subnet} subnet: {need.addresses:,} addresses -> {where}; {need.note}")
+
+
+@cli.command()
+@click.argument("scenario", type=click.Path(path_type=Path))
+@click.option("--subnet", "subnets", multiple=True, help="subnet to size [default: every used one]")
+@click.option("--replicas", type=click.IntRange(1, 10_000), default=1, show_default=True)
+@click.option(
+    "--max-ip-wait",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="seconds a pod may wait for an address beyond the normal round trip",
+)
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), help="override the scenario's seed")
+@click.option(
+    "-o", "--output", type=click.Path(path_type=Path), help="[default: results/NAME-plan]"
+)
+@click.option("--force", is_flag=True, help="replace an existing results folder")
+@_executor_options
+def plan(scenario, subnets, replicas, max_ip_wait, seed, output, force, jobs, dask) -> None:
+    """Find the smallest prefix of each subnet under which SCENARIO still runs."""
+    from .batch import make_executor
+    from .plan import plan as run_plan
+
+    if max_ip_wait < 0:
+        raise IpsimError(f"--max-ip-wait: must not be negative (got {max_ip_wait:g})")
+    spec = load_scenario(scenario)
+    target = _output(output, spec.name, "plan", force)
+    executor = make_executor(jobs, dask)
+    try:
+        result = run_plan(
+            scenario,
+            subnets=list(subnets) or None,
+            replicas=replicas,
+            seed=seed,
+            max_ip_wait=max_ip_wait,
+            executor=executor,
+        )
+    finally:
+        executor.close()
+    saved = result.save(target, force=force)
+    for answer in result.subnets:
+        click.echo(answer.sentence())
+    click.echo(f"{result.runs} runs; results written to {saved}/")
+
+
+@cli.command()
+@click.argument("scenario", type=click.Path(path_type=Path))
+@click.option("--set", "sets", multiple=True, required=True, metavar="KEY=V1,V2")
+@click.option("--cni", "cni", metavar="MODES", help="also vary the CNI: traditional,dynamic")
+@click.option("--replicas", type=click.IntRange(1, 10_000), default=1, show_default=True)
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), help="override the scenario's seed")
+@click.option(
+    "-o", "--output", type=click.Path(path_type=Path), help="[default: results/NAME-sweep]"
+)
+@click.option("--force", is_flag=True, help="replace an existing results folder")
+@_executor_options
+def sweep(scenario, sets, cni, replicas, seed, output, force, jobs, dask) -> None:
+    """Run SCENARIO for every combination of --set values × replicas."""
+    from .batch import make_executor
+    from .sweep import sweep as run_sweep
+    from .variants import parse_settings, variants
+
+    settings = parse_settings(sets)
+    spec = load_scenario(scenario)
+    target = _output(output, spec.name, "sweep", force)
+    count = len(variants(_cnis(cni), settings)) * replicas
+    executor = make_executor(jobs, dask)
+    try:
+        result = _with_progress(
+            count,
+            "sweep",
+            lambda tick: run_sweep(
+                scenario,
+                settings,
+                cnis=_cnis(cni),
+                replicas=replicas,
+                seed=seed,
+                executor=executor,
+                progress=tick,
+            ),
+        )
+    finally:
+        executor.close()
+    saved = result.save(target, force=force)
+    failed = int(result.table["error"].notna().sum())
+    click.echo(f"{len(result.table)} runs, {failed} failed; results written to {saved}/")
+
+
+@cli.group()
+def chart() -> None:
+    """Charts computed from formulas."""
+
+
+@chart.command("capacity")
+@click.option("--max-pods", type=click.IntRange(10, 250), required=True)
+@click.option("--pods-per-node", type=click.IntRange(1, 250), required=True)
+@click.option("--prefix-range", default="28-16", show_default=True, metavar="LONG-SHORT")
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="[default: results/capacity]")
+@click.option("--force", is_flag=True, help="replace an existing results folder")
+def chart_capacity(max_pods, pods_per_node, prefix_range, output, force) -> None:
+    """Largest node and pod count each prefix holds, per mode."""
+    from .capacity_table import capacity_table, save_capacity
+
+    try:
+        longest, shortest = (int(x) for x in prefix_range.split("-"))
+    except ValueError:
+        raise IpsimError(
+            f"--prefix-range: expected LONG-SHORT such as 28-16 (got {prefix_range!r})"
+        ) from None
+    if not (8 <= shortest <= longest <= 29):
+        raise IpsimError(
+            f"--prefix-range: prefixes must satisfy 8 <= SHORT <= LONG <= 29 (got {prefix_range})"
+        )
+    target = output or Path("results") / "capacity"
+    check_target(target, force=force)
+    table = capacity_table(max_pods, pods_per_node, range(longest, shortest - 1, -1))
+    saved = save_capacity(table, max_pods, pods_per_node, target, force=force)
+    click.echo(table.to_string(index=False))
+    click.echo(f"results written to {saved}/")
 
 
 def main() -> None:

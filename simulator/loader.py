@@ -85,18 +85,25 @@ def read_document(path: str | os.PathLike[str]) -> dict[str, Any]:
     return document
 
 
-def load_scenario(source: str | os.PathLike[str] | dict[str, Any] | Scenario) -> Scenario:
-    """Load, validate and resolve a scenario from a file path, a mapping or a model."""
+def load_scenario(
+    source: str | os.PathLike[str] | dict[str, Any] | Scenario,
+    *,
+    base: str | os.PathLike[str] | None = None,
+) -> Scenario:
+    """Load, validate and resolve a scenario from a file path, a mapping or a model.
+
+    ``base``: the folder files named in a mapping are relative to (default: the file's
+    folder, or the current folder for a mapping)."""
     if isinstance(source, Scenario):
         return resolve(source)
     name = None
-    base = None
+    base = Path(base) if base is not None else None
     if isinstance(source, dict):
         document = source
     else:
         name = str(source)
         document = read_document(source)
-        base = Path(source).resolve().parent
+        base = base or Path(source).resolve().parent
     try:
         try:
             scenario = Scenario.model_validate(document)

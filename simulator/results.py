@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,7 +14,7 @@ import pandas as pd
 import yaml
 
 from .addressing import SubnetPool
-from .errors import OutputExistsError
+from .folders import check_target, write_folder
 from .model.recorder import NNC_COLUMNS
 from .scenario import Scenario
 
@@ -44,55 +42,33 @@ class Result:
 
     def save(self, directory: str | os.PathLike[str], *, force: bool = False) -> Path:
         """Write the results folder atomically; an existing one only with ``force``."""
+        return write_folder(directory, self.write_files, force=force)
+
+    def write_files(self, folder: Path) -> None:
+        """Write every output file into ``folder`` (which exists)."""
         from .charts import plot_holders, plot_utilization
 
-        target = Path(directory)
-        check_target(target, force=force)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-        try:
-            self.subnets.to_csv(staging / "subnets.csv", index=False)
-            self.nnc.to_csv(staging / "nnc.csv", index=False)
-            self.nodes.to_csv(staging / "nodes.csv", index=False)
-            self.pods.to_csv(staging / "pods.csv", index=False)
-            self.events.to_csv(staging / "events.csv", index=False)
-            self.holders.to_csv(staging / "holders.csv", index=False)
-            (staging / "summary.json").write_text(json.dumps(self.summary, indent=2) + "\n")
-            (staging / "scenario.resolved.yaml").write_text(
-                yaml.safe_dump(self.scenario.to_document(), sort_keys=False)
-            )
-            plot_utilization(
-                self.subnets,
-                self.events,
-                f"{self.scenario.name}: subnet addresses over time (seed {self.seed})",
-                staging / "utilization.png",
-            )
-            plot_holders(
-                self.holders,
-                f"{self.scenario.name}: who holds each subnet's addresses (seed {self.seed})",
-                staging / "holders.png",
-            )
-            os.chmod(staging, 0o755)
-            if target.exists():
-                old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
-                old.rmdir()
-                target.rename(old)
-                staging.rename(target)
-                shutil.rmtree(old)
-            else:
-                staging.rename(target)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
-        return target
-
-
-def check_target(target: Path, *, force: bool) -> None:
-    """Refuse a results folder that exists (unless ``force``) or is not a folder."""
-    if target.exists() and not force:
-        raise OutputExistsError(f"{target}: exists already; use --force to replace it")
-    if target.exists() and not target.is_dir():
-        raise OutputExistsError(f"{target}: exists and is not a folder")
+        self.subnets.to_csv(folder / "subnets.csv", index=False)
+        self.nnc.to_csv(folder / "nnc.csv", index=False)
+        self.nodes.to_csv(folder / "nodes.csv", index=False)
+        self.pods.to_csv(folder / "pods.csv", index=False)
+        self.events.to_csv(folder / "events.csv", index=False)
+        self.holders.to_csv(folder / "holders.csv", index=False)
+        (folder / "summary.json").write_text(json.dumps(self.summary, indent=2) + "\n")
+        (folder / "scenario.resolved.yaml").write_text(
+            yaml.safe_dump(self.scenario.to_document(), sort_keys=False)
+        )
+        plot_utilization(
+            self.subnets,
+            self.events,
+            f"{self.scenario.name}: subnet addresses over time (seed {self.seed})",
+            folder / "utilization.png",
+        )
+        plot_holders(
+            self.holders,
+            f"{self.scenario.name}: who holds each subnet's addresses (seed {self.seed})",
+            folder / "holders.png",
+        )
 
 
 def _grid(world: World) -> np.ndarray:
@@ -263,6 +239,8 @@ def _summary(world: World) -> dict[str, Any]:
             "exhausted_count": sum(flag for _, flag in s.exhaustion_flips),
             "exhausted_s": round(s.exhausted_seconds(end), 3),
             "exhausted_at_end": s.exhausted,
+            "mean_allocated": round(_time_mean(s.changes, 1, end), 3),
+            "mean_assigned": round(_time_mean(s.changes, 2, end), 3),
             "holders": {
                 holder: max(c for t, h, c in s.holder_changes if h == holder)
                 for holder in sorted(s.held_by)
@@ -286,15 +264,27 @@ def _summary(world: World) -> dict[str, Any]:
             "first_batch_refused": sum(n.first_batch_refused for n in nodes),
             "alive_at_end": sum(n.alive for n in nodes),
         },
+        "operations_refused": sum(e.kind == "preflight_refused" for e in world.recorder.events),
         "pods": {
             "created": len(pods),
             "running_at_end": sum(p.phase == "running" for p in pods),
             "pending_at_end": sum(p.phase == "pending" for p in pods),
             "waiting_for_ip_at_end": sum(p.phase == "waiting" for p in pods),
+            "waited_for_ip": sum(w > 0 for w in waits),
             "ip_wait_s": _percentiles(waits),
         },
         "upgrades": _upgrades(world),
     }
+
+
+def _time_mean(changes: list[tuple[float, int, int]], column: int, end: float) -> float:
+    """Time-weighted mean of a change-point series over [0, end]."""
+    if end <= 0:
+        return float(changes[-1][column]) if changes else 0.0
+    total = 0.0
+    for (t, *values), (t_next, *_) in zip(changes, [*changes[1:], (end, 0, 0)], strict=True):
+        total += values[column - 1] * (min(t_next, end) - min(t, end))
+    return total / end
 
 
 def _peak_between(subnet: Any, start: float, end: float) -> int:

@@ -191,10 +191,11 @@ class ClusterAutoscaler:
         cluster = self.cluster
         now = self.env.now
         profile = self.profile
+        # In the cooldown after a scale-up no node goes, but the unneeded timers still
+        # follow the nodes (as upstream): a node busy meanwhile starts afresh.
         resume = self.last_scale_up + profile.scale_down_delay_after_add
-        if now < resume:
-            return resume if any(self.pools) else None
-        next_due: float | None = None
+        cooldown = now < resume
+        next_due: float | None = resume if cooldown else None
         removed_busy = False
         for name, pool in self.pools.items():
             assert pool.autoscaler is not None
@@ -208,8 +209,16 @@ class ClusterAutoscaler:
                     self.unneeded_since.setdefault(node, now)
                 else:
                     self.unneeded_since.pop(node, None)
+            if cooldown:
+                continue
+            # Empty nodes go first (upstream deletes them before draining any node).
             for node in sorted(
-                ready, key=lambda n: (self.unneeded_since.get(n, math.inf), n.index)
+                ready,
+                key=lambda n: (
+                    any(not p.system for p in n.pods),
+                    self.unneeded_since.get(n, math.inf),
+                    n.index,
+                ),
             ):
                 since = self.unneeded_since.get(node)
                 if since is None:

@@ -24,7 +24,9 @@ def upgrade(cluster: ClusterRuntime, act: UpgradeNodePool):
     env = cluster.env
     pool = cluster.pools[act.node_pool]
     old = [n for n in cluster.live_nodes(pool.name)]
-    surge = min(cluster.resolve_surge(act.max_surge, len(old)), max(len(old), 1))
+    # Batches are surge nodes wide: a surge of 0 would replace nothing and never end, so
+    # it counts as 1, as 0 % does.
+    surge = min(max(cluster.resolve_surge(act.max_surge, len(old)), 1), max(len(old), 1))
     record: dict[str, Any] = {
         "cluster": cluster.spec.name,
         "node_pool": pool.name,

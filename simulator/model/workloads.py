@@ -82,7 +82,7 @@ class DeploymentController(Controller):
         self.live: dict[Pod, None] = {}  # not terminating, insertion-ordered
         self.created = 0
         self.revision = 0
-        self.rollout: tuple[int, int] | None = None  # (max surge, max unavailable)
+        self.rollout: tuple[int | str, int | str] | None = None  # max surge, unavailable
         self._queued = False
 
     def start(self) -> None:
@@ -136,12 +136,9 @@ class DeploymentController(Controller):
         self.reconcile()
 
     def start_rollout(self, max_surge: int | str, max_unavailable: int | str) -> None:
-        surge = resolve_count(max_surge, self.replicas, round_up=True)
-        unavailable = resolve_count(max_unavailable, self.replicas, round_up=False)
-        if surge == 0 and unavailable == 0:
-            unavailable = 1  # Kubernetes' rule when both round to zero
         self.revision += 1
-        self.rollout = (surge, unavailable)
+        self.rollout = (max_surge, max_unavailable)
+        surge, unavailable = self._budget()
         self.cluster.ctx.recorder.event(
             "rollout_started",
             f"{self.name}: revision {self.revision}, {self.replicas} replicas, "
@@ -150,6 +147,17 @@ class DeploymentController(Controller):
             node_pool=self.spec.node_pool or "",
         )
         self.reconcile()
+
+    def _budget(self) -> tuple[int, int]:
+        """Max surge and max unavailable as counts. Kubernetes resolves percentages
+        against the desired replicas at every sync, so a scale mid-rollout changes them."""
+        assert self.rollout is not None
+        max_surge, max_unavailable = self.rollout
+        surge = resolve_count(max_surge, self.replicas, round_up=True)
+        unavailable = resolve_count(max_unavailable, self.replicas, round_up=False)
+        if surge == 0 and unavailable == 0:
+            unavailable = 1  # Kubernetes' rule when both round to zero
+        return surge, unavailable
 
     def reconcile(self) -> None:
         if self.rollout is not None:
@@ -184,9 +192,13 @@ class DeploymentController(Controller):
         """One sync of the RollingUpdate strategy (Kubernetes' deployment controller):
         scale the new ReplicaSet up within max surge, then the old ones down as far as
         max unavailable allows; terminating pods count for neither."""
-        assert self.rollout is not None
-        surge, unavailable = self.rollout
+        surge, unavailable = self._budget()
         new = [p for p in self.live if p.revision == self.revision]
+        if len(new) > self.replicas:
+            # Scaled down mid-rollout: the new ReplicaSet shrinks to the desired count.
+            for pod in self._victims(new)[: len(new) - self.replicas]:
+                self._delete(pod)
+            new = [p for p in self.live if p.revision == self.revision]
         self._create(min(self.replicas + surge - len(self.live), self.replicas - len(new)))
         new = [p for p in self.live if p.revision == self.revision]
         old = [p for p in self.live if p.revision != self.revision]
@@ -194,6 +206,7 @@ class DeploymentController(Controller):
         new_unavailable = sum(p.phase != "running" for p in new)
         max_scaled_down = len(self.live) - min_available - new_unavailable
         if max_scaled_down > 0 and old:
+            before = len(self.live)
             # Old pods that are not ready go first: removing them costs no availability.
             unhealthy = [p for p in self._victims(old) if p.phase != "running"]
             for pod in unhealthy[:max_scaled_down]:
@@ -202,6 +215,10 @@ class DeploymentController(Controller):
             available = sum(p.phase == "running" for p in self.live)
             for pod in self._victims(old)[: max(available - min_available, 0)]:
                 self._delete(pod)
+            if len(self.live) < before:
+                # The old ReplicaSet's scale-down syncs the Deployment again at once: the
+                # room it freed goes to new pods without waiting for one to become ready.
+                self._sync_soon()
         new = [p for p in self.live if p.revision == self.revision]
         done = len(self.live) == len(new) == self.replicas
         if done and all(p.phase == "running" for p in new):

@@ -1,0 +1,303 @@
+"""Capacity planning: calc, compare, plan, sweep, replicas, the capacity chart, executors."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+import simulator
+from simulator.batch import LocalExecutor, RunSpec, replica_seeds, run_spec
+from simulator.capacity import calculate, dynamic_holding, largest_fit, smallest_prefix
+from simulator.compare import compare
+from simulator.plan import plan
+from simulator.sweep import sweep
+from simulator.variants import SetError, parse_settings, set_key
+
+from conftest import make_scenario
+
+ROOT = Path(__file__).resolve().parent.parent
+SCENARIOS = ROOT / "scenarios"
+
+
+def ipsim(*args, cwd=ROOT):
+    return subprocess.run(
+        [sys.executable, "-m", "simulator", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+    )
+
+
+def _write(tmp_path, doc, name="s.yaml"):
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return path
+
+
+# --- calc -------------------------------------------------------------------------------
+
+
+def test_calc_reproduces_the_docs_traditional_examples():
+    (node,) = calculate("traditional", 50, 30, surge=1)
+    assert (node.addresses, node.prefix) == (1581, 21)
+    (node,) = calculate("traditional", 60, 30, surge=1)
+    assert (node.addresses, node.prefix) == (1891, 21)
+    assert largest_fit("traditional", 24, 30, 30) == (8, 240)
+
+
+def test_calc_dynamic_and_static_block():
+    node, pod = calculate("dynamic", 10, 250, pods_per_node=20)
+    # 16 · ceil(0.5 + 20/16) + 1 = 33 per node.
+    assert (node.addresses, pod.addresses) == (10, 330)
+    assert pod.prefix == 23 and "idle band 80..240" in pod.note
+    assert dynamic_holding(25, 30) == 31  # capped at max pods + 1
+    node, pod = calculate("static-block", 10, 30)
+    assert pod.addresses == 10 * 2 * 16  # ceil(31/16) = 2 blocks of /28 per node
+    assert smallest_prefix(251) == 24 and smallest_prefix(252) == 23
+
+
+def test_calc_cli_prints_and_emits_json():
+    done = ipsim("calc", "--cni", "traditional", "--nodes", 50, "--max-pods", 30, "--surge", 1)
+    assert done.returncode == 0, done.stderr
+    assert "node subnet: 1,581 addresses -> /21 (2,043 usable)" in done.stdout
+    done = ipsim(
+        "calc", "--cni", "dynamic", "--nodes", 3, "--max-pods", 250, "--pods-per-node", 20, "--json"
+    )
+    data = json.loads(done.stdout)
+    assert [s["addresses"] for s in data["subnets"]] == [3, 99]
+
+
+def test_a_settled_simulation_lands_on_the_calculated_numbers():
+    for pods_per_node in (5, 20, 40):
+        result = simulator.run(make_scenario(nodes=4, replicas=4 * pods_per_node, grace=0))
+        _, pod = calculate("dynamic", 4, 250, pods_per_node=pods_per_node)
+        assert result.summary["subnets"]["podsubnet"]["final_allocated"] == pod.addresses
+
+
+def test_capacity_chart_spot_checked_by_simulation(tmp_path):
+    done = ipsim(
+        "chart",
+        "capacity",
+        "--max-pods",
+        30,
+        "--pods-per-node",
+        30,
+        "--prefix-range",
+        "26-24",
+        "-o",
+        tmp_path / "cap",
+    )
+    assert done.returncode == 0, done.stderr
+    table = pd.read_csv(tmp_path / "cap" / "capacity.csv")
+    row = table[(table["mode"] == "traditional") & (table["prefix"] == 24)].iloc[0]
+    assert (row["nodes"], row["pods"]) == (8, 240)
+    assert (tmp_path / "cap" / "capacity.png").exists()
+    # The simulation agrees: a /24 holds 8 traditional nodes and not a 9th.
+    for nodes, failed in ((8, 0), (9, 1)):
+        doc = make_scenario(cni="traditional", nodes=nodes, node_cidr="10.240.0.0/24")
+        doc["preflight_checks"] = False
+        assert simulator.run(doc).summary["nodes"]["failed"] == failed
+
+
+# --- variants ---------------------------------------------------------------------------
+
+
+def test_set_keys_by_index_and_by_name():
+    doc = make_scenario()
+    set_key(doc, "clusters[0].node_pools[0].max_pods", 30)
+    set_key(doc, "clusters[aks1].node_pools[user].count", 4)
+    pool = doc["clusters"][0]["node_pools"][0]
+    assert (pool["max_pods"], pool["count"]) == (30, 4)
+    with pytest.raises(SetError, match="no item named 'nope'"):
+        set_key(doc, "clusters[nope].node_pools[0].count", 1)
+    assert parse_settings(["a.b=1,2m,true"]) == [("a.b", [1, "2m", True])]
+    with pytest.raises(SetError):
+        parse_settings(["novalue"])
+
+
+# --- compare ----------------------------------------------------------------------------
+
+
+def _jobs_scenario(tmp_path):
+    doc = make_scenario(nodes=2, replicas=10)
+    doc["workloads"].append(
+        {
+            "name": "etl",
+            "kind": "job",
+            "cluster": "aks1",
+            "rate": "12/min",
+            "lifetime": {"distribution": "exponential", "mean": "2m"},
+        }
+    )
+    return _write(tmp_path, doc)
+
+
+def test_compare_replays_the_same_pods_in_every_variant(tmp_path):
+    path = _jobs_scenario(tmp_path)
+    document = yaml.safe_load(path.read_text())
+    arrivals = []
+    for cni in ("traditional", "dynamic"):
+        from simulator.variants import apply_settings
+
+        doc = apply_settings(document, {}, cni)
+        pods = run_spec(RunSpec(doc, 5, str(tmp_path), keep_frames=True)).pods
+        jobs = pods[pods["pod"].str.startswith("etl-")]
+        arrivals.append(jobs[["pod", "created_s"]].reset_index(drop=True))
+    assert len(arrivals[0]) > 50
+    pd.testing.assert_frame_equal(arrivals[0], arrivals[1])
+
+
+def test_compare_table_and_chart(tmp_path):
+    path = _write(tmp_path, make_scenario(nodes=3, replicas=60))
+    result = compare(path, cnis=["traditional", "dynamic"])
+    table = result.table.set_index(["variant", "subnet"])
+    # Traditional: 3 × (1 + 30) in the node subnet; dynamic: 3 × 33 in the pod subnet.
+    assert table.loc[("traditional", "nodesubnet"), "peak_allocated"] == 93
+    assert table.loc[("dynamic", "podsubnet"), "peak_allocated"] == 99
+    assert table.loc[("dynamic", "nodesubnet"), "peak_allocated"] == 3
+    out = result.save(tmp_path / "cmp")
+    assert {p.name for p in out.iterdir()} == {"comparison.csv", "runs.csv", "comparison.png"}
+
+
+def test_compare_cli_with_set_and_replicas(tmp_path):
+    path = _jobs_scenario(tmp_path)
+    done = ipsim(
+        "compare",
+        path,
+        "--cni",
+        "dynamic",
+        "--set",
+        "clusters[0].ipam.batch_size=8,16",
+        "--replicas",
+        2,
+        "-j",
+        1,
+        "-o",
+        tmp_path / "c",
+    )
+    assert done.returncode == 0, done.stderr
+    table = pd.read_csv(tmp_path / "c" / "comparison.csv")
+    assert set(table["variant"]) == {"dynamic batch_size=8", "dynamic batch_size=16"}
+    assert set(table["replicas"]) == {2}
+    runs = pd.read_csv(tmp_path / "c" / "runs.csv")
+    assert len(set(runs["seed"])) == 2  # the same two seeds in every variant
+    again = ipsim("compare", path, "--cni", "dynamic", "-o", tmp_path / "c")
+    assert again.returncode == 2 and "use --force" in again.stderr
+
+
+def test_compare_refuses_dynamic_without_a_pod_subnet(tmp_path):
+    path = _write(tmp_path, make_scenario(cni="traditional"))
+    done = ipsim("compare", path, "--cni", "dynamic", "-o", tmp_path / "x")
+    assert done.returncode == 2
+    assert "--cni dynamic: clusters[0] has no pod subnet" in done.stderr
+
+
+# --- plan -------------------------------------------------------------------------------
+
+
+def test_plan_finds_the_smallest_pod_subnet(tmp_path):
+    # 3 nodes with 20 pods settle at 3 × 33 = 99 addresses: a /25 (123 usable) passes;
+    # a /26 (59) holds the first batches (3 × 17 = 51) but not the second ones, so 4 pods
+    # on each node wait for an address until the end.
+    doc = make_scenario(nodes=3, replicas=60, pod_cidr="10.241.0.0/22")
+    result = plan(_write(tmp_path, doc), subnets=["podsubnet"])
+    (answer,) = result.subnets
+    assert answer.best == "10.241.0.0/25" and answer.usable == 123
+    assert answer.peak_allocated == 99
+    assert answer.first_failing == "10.241.0.0/26"
+    assert answer.failure.startswith("12 pod(s) still waiting for an address at the end")
+    # Bisection reuses runs: far fewer than one per prefix.
+    assert result.runs <= 8
+    out = result.save(tmp_path / "plan")
+    assert (out / "plan.png").exists() and "smallest passing" in (out / "plan.txt").read_text()
+
+
+def test_plan_cli_unknown_subnet_is_one_line(tmp_path):
+    path = _write(tmp_path, make_scenario())
+    done = ipsim("plan", path, "--subnet", "podsubnett", "-o", tmp_path / "p")
+    assert done.returncode == 2
+    assert "did you mean 'podsubnet'?" in done.stderr
+
+
+# --- sweep and executors ------------------------------------------------------------------
+
+
+def test_sweep_rows_and_failed_runs(tmp_path):
+    path = _write(tmp_path, make_scenario(nodes=2, replicas=30))
+    result = sweep(
+        path,
+        parse_settings(["clusters[0].node_pools[0].max_pods=30,110,5"]),
+        replicas=2,
+    )
+    table = result.table
+    assert len(table) == 6
+    bad = table[table["set:clusters[0].node_pools[0].max_pods"] == 5]
+    assert bad["error"].str.contains("max_pods").all()
+    good = table[table["error"].isna()]
+    # max pods 30 caps each node at 30 + 1; max pods 110 lets it hold 32 + 1.
+    assert set(good["podsubnet.peak_allocated"]) == {2 * 31, 2 * 33}
+    out = result.save(tmp_path / "sw")
+    assert (out / "sweep.csv").exists() and (out / "sweep.png").exists()
+
+
+def test_local_processes_give_the_same_rows_as_one_process(tmp_path):
+    path = _jobs_scenario(tmp_path)
+    settings = parse_settings(["clusters[0].ipam.batch_size=8,16"])
+    one = sweep(path, settings, replicas=2, executor=LocalExecutor(1)).table
+    executor = LocalExecutor(2)
+    try:
+        two = sweep(path, settings, replicas=2, executor=executor).table
+    finally:
+        executor.close()
+    pd.testing.assert_frame_equal(one, two)
+
+
+def test_dask_cluster_gives_the_same_rows(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    path = _jobs_scenario(tmp_path)
+    settings = parse_settings(["clusters[0].ipam.batch_size=8,16"])
+    local = sweep(path, settings, replicas=2).table
+    with distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+    ) as cluster:
+        from simulator.batch import DaskExecutor
+
+        executor = DaskExecutor(cluster.scheduler_address)
+        try:
+            remote = sweep(path, settings, replicas=2, executor=executor).table
+        finally:
+            executor.close()
+    pd.testing.assert_frame_equal(local, remote)
+
+
+def test_replica_seeds_are_spawned_and_stable():
+    seeds = replica_seeds(7, 4)
+    assert seeds == replica_seeds(7, 4) and len(set(seeds)) == 4
+    assert replica_seeds(8, 4) != seeds
+
+
+def test_run_with_replicas_writes_each_and_the_spread(tmp_path):
+    path = _jobs_scenario(tmp_path)
+    done = ipsim("run", path, "--replicas", 3, "-j", 1, "-o", tmp_path / "r")
+    assert done.returncode == 0, done.stderr
+    out = tmp_path / "r"
+    assert {p.name for p in out.iterdir()} >= {
+        "replica-000",
+        "replica-001",
+        "replica-002",
+        "replicas.csv",
+        "summary.json",
+        "utilization.png",
+    }
+    summary = json.loads((out / "summary.json").read_text())
+    spread = summary["spread"]["pods.created"]
+    assert spread["min"] <= spread["median"] <= spread["max"]
+    assert spread["min"] < spread["max"]  # Poisson arrivals differ between replicas
