@@ -14,6 +14,15 @@ import pandas as pd
 __all__ = ["plot_holders", "plot_nnc", "plot_utilization"]
 
 
+def _finish(fig: plt.Figure, path: str | Path | None) -> plt.Figure:
+    """Write the chart to ``path``; without a path, return it open (for notebooks)."""
+    fig.tight_layout()
+    if path is not None:
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+    return fig
+
+
 def _time_scale(duration: float) -> tuple[float, str]:
     return (3600.0, "h") if duration > 3 * 3600 else (60.0, "min")
 
@@ -39,8 +48,8 @@ def _shade(ax: plt.Axes, t: pd.Series | np.ndarray, flag: np.ndarray, label: str
 
 
 def plot_utilization(
-    subnets: pd.DataFrame, events: pd.DataFrame, title: str, path: str | Path
-) -> None:
+    subnets: pd.DataFrame, events: pd.DataFrame, title: str, path: str | Path | None = None
+) -> plt.Figure:
     """One panel per subnet: usable capacity, allocated and assigned addresses over time,
     with the moments a request could not be filled marked."""
     names = list(dict.fromkeys(subnets["subnet"]))
@@ -102,14 +111,17 @@ def plot_utilization(
         ax.legend(loc="best", fontsize=8, framealpha=0.85)
     axes[-1, 0].set_xlabel(f"simulated time ({unit})")
     fig.suptitle(title, fontsize=11)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    return _finish(fig, path)
 
 
 def plot_nnc(
-    rows: pd.DataFrame, node: str, duration: float, path: str | Path, *, end: float | None = None
-) -> None:
+    rows: pd.DataFrame,
+    node: str,
+    duration: float,
+    path: str | Path | None = None,
+    *,
+    end: float | None = None,
+) -> plt.Figure:
     """One node's pool over time, like CNS's sample dashboard: requested by CNS, allocated
     to the node (secondary + primary) and assigned to pods, exhausted spans shaded.
     ``end``: when the node went (default: the end of the run)."""
@@ -143,12 +155,10 @@ def plot_nnc(
     )
     ax.grid(alpha=0.3)
     ax.legend(loc="best", fontsize=8, framealpha=0.85)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    return _finish(fig, path)
 
 
-def plot_holders(holders: pd.DataFrame, title: str, path: str | Path) -> None:
+def plot_holders(holders: pd.DataFrame, title: str, path: str | Path | None = None) -> plt.Figure:
     """One panel per subnet: the addresses each cluster and node pool holds, stacked."""
     names = list(dict.fromkeys(holders["subnet"])) or ["(no subnet)"]
     fig, axes = plt.subplots(
@@ -172,6 +182,4 @@ def plot_holders(holders: pd.DataFrame, title: str, path: str | Path) -> None:
         ax.legend(loc="upper left", fontsize=8, framealpha=0.85)
     axes[-1, 0].set_xlabel(f"simulated time ({unit})")
     fig.suptitle(title, fontsize=11)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    return _finish(fig, path)

@@ -21,13 +21,17 @@ __all__ = [
 ]
 
 
-def _save(fig: plt.Figure, path: str | Path) -> None:
+def _save(fig: plt.Figure, path: str | Path | None) -> plt.Figure:
+    """Write the chart to ``path``; without a path, return it (for notebooks)."""
     fig.tight_layout()
+    if path is None:
+        return fig
     fig.savefig(path, dpi=110)
     plt.close(fig)
+    return fig
 
 
-def plot_comparison(series: pd.DataFrame, title: str, path: str | Path) -> None:
+def plot_comparison(series: pd.DataFrame, title: str, path: str | Path | None = None) -> plt.Figure:
     """One panel per subnet: allocated over time per variant (median, p5–p95 band when
     there are replicas), assigned dashed, usable capacity dotted."""
     names = list(dict.fromkeys(series["subnet"])) or ["(none)"]
@@ -67,15 +71,15 @@ def plot_comparison(series: pd.DataFrame, title: str, path: str | Path) -> None:
         ax.legend(loc="best", fontsize=8, framealpha=0.85)
     axes[-1, 0].set_xlabel(f"simulated time ({unit})")
     fig.suptitle(title, fontsize=11)
-    _save(fig, path)
+    return _save(fig, path)
 
 
-def plot_replicas(series: pd.DataFrame, title: str, path: str | Path) -> None:
+def plot_replicas(series: pd.DataFrame, title: str, path: str | Path | None = None) -> plt.Figure:
     """Allocated and assigned per subnet across replicas: median with a p5–p95 band."""
-    plot_comparison(series.assign(variant="median of replicas"), title, path)
+    return plot_comparison(series.assign(variant="median of replicas"), title, path)
 
 
-def plot_plan(table: pd.DataFrame, title: str, path: str | Path) -> None:
+def plot_plan(table: pd.DataFrame, title: str, path: str | Path | None = None) -> plt.Figure:
     """Headroom (usable − peak allocated) against prefix length, per subnet; failures red."""
     names = list(dict.fromkeys(table["subnet"])) or ["(none)"]
     fig, axes = plt.subplots(1, len(names), figsize=(4.5 * len(names) + 1, 3.6), squeeze=False)
@@ -92,10 +96,12 @@ def plot_plan(table: pd.DataFrame, title: str, path: str | Path) -> None:
         ax.set_ylabel("usable − peak allocated")
         ax.grid(alpha=0.3, axis="y")
     fig.suptitle(title, fontsize=11)
-    _save(fig, path)
+    return _save(fig, path)
 
 
-def plot_sweep(table: pd.DataFrame, x: str, y: str, title: str, path: str | Path) -> None:
+def plot_sweep(
+    table: pd.DataFrame, x: str, y: str, title: str, path: str | Path | None = None
+) -> plt.Figure:
     """``y`` against swept key ``x``: one line per other combination, replicas as dots."""
     fig, ax = plt.subplots(figsize=(8, 4))
     good = table[table["error"].isna()] if "error" in table else table
@@ -112,10 +118,10 @@ def plot_sweep(table: pd.DataFrame, x: str, y: str, title: str, path: str | Path
     if others:
         ax.legend(fontsize=8, title=", ".join(o.removeprefix("set:") for o in others))
     ax.set_title(title, loc="left", fontsize=10)
-    _save(fig, path)
+    return _save(fig, path)
 
 
-def plot_capacity(table: pd.DataFrame, title: str, path: str | Path) -> None:
+def plot_capacity(table: pd.DataFrame, title: str, path: str | Path | None = None) -> plt.Figure:
     """Largest pod count each prefix holds, per mode (log scale)."""
     fig, ax = plt.subplots(figsize=(8, 4.2))
     for mode, rows in table.groupby("mode", sort=False):
@@ -129,4 +135,4 @@ def plot_capacity(table: pd.DataFrame, title: str, path: str | Path) -> None:
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=9)
     ax.set_title(title, loc="left", fontsize=10)
-    _save(fig, path)
+    return _save(fig, path)

@@ -28,3 +28,18 @@ def test_notebook_cells_run(path, monkeypatch):
     import matplotlib.pyplot as plt
 
     plt.close("all")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebooks_are_committed_without_outputs(path):
+    for cell in json.loads(path.read_text())["cells"]:
+        if cell["cell_type"] == "code":
+            assert cell["outputs"] == [] and cell["execution_count"] is None
+
+
+def test_the_three_notebooks_exist():
+    assert [p.stem for p in NOTEBOOKS] == [
+        "01-quickstart",
+        "02-traditional-vs-dynamic",
+        "03-capacity-planning",
+    ]
