@@ -19,6 +19,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    PrivateAttr,
     WithJsonSchema,
 )
 
@@ -519,6 +520,21 @@ class Scenario(_Model):
     clusters: list[Cluster] = Field(min_length=1)
     workloads: list[Workload] = Field(default_factory=list)
     timeline: list[TimelineEvent] = Field(default_factory=list)
+
+    #: The folder files named in the scenario are relative to (set when it is resolved).
+    _folder: str | None = PrivateAttr(default=None)
+
+    @property
+    def folder(self) -> str | None:
+        return self._folder
+
+    def __eq__(self, other: object) -> bool:
+        # The same document is the same scenario, wherever its file lives.
+        if not isinstance(other, Scenario):
+            return NotImplemented
+        return self.__dict__ == other.__dict__
+
+    __hash__ = _Model.__hash__
 
     def to_document(self) -> dict[str, Any]:
         """The scenario as a plain document (durations spelled with units)."""

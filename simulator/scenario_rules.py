@@ -353,9 +353,8 @@ def _resolve_empirical(lifetime: Any, base: Path, path: str) -> Any:
         raise ScenarioError(
             f"no such file next to the scenario ({target})", path=f"{path}.file", value=str(file)
         )
-    values = read_lifetimes(target, lifetime.column, path)
-    del values
-    return lifetime.model_copy(update={"file": str(target)})
+    read_lifetimes(target, lifetime.column, path)
+    return lifetime  # the path stays relative; the scenario remembers its folder
 
 
 def read_lifetimes(file: Path, column: str, path: str = "lifetime") -> list[float]:
@@ -447,6 +446,12 @@ def _check_workloads_and_timeline(scenario: Scenario, base: Path) -> Scenario:
                     path=f"{path}.{action}.workload",
                     value=act.workload,
                 )
+        if action == "upgrade_node_pool" and _surge_zero(act.max_surge, 0):
+            raise ScenarioError(
+                "must be at least 1 node or a percentage above 0%",
+                path=f"{path}.{action}.max_surge",
+                value=act.max_surge,
+            )
         if action == "rollout_workload" and _surge_zero(act.max_surge, act.max_unavailable):
             raise ScenarioError(
                 "max_surge and max_unavailable cannot both be 0", path=f"{path}.{action}"
@@ -484,7 +489,7 @@ def resolve(scenario: Scenario, base: Path | None = None) -> Scenario:
     """Check every cross-field rule and return the scenario with defaults filled in.
 
     ``base`` is the scenario file's folder: files a scenario names are resolved there."""
-    base = base if base is not None else Path.cwd()
+    base = base if base is not None else Path(scenario.folder or Path.cwd())
     samples = scenario.duration / scenario.sample_every
     if samples > MAX_SAMPLES:
         raise ScenarioError(
@@ -500,4 +505,5 @@ def resolve(scenario: Scenario, base: Path | None = None) -> Scenario:
     resolved = scenario.model_copy(update={"clusters": clusters})
     resolved = _check_workloads_and_timeline(resolved, base)
     _check_node_limit_over_time(resolved)
+    resolved._folder = str(base.resolve())  # not part of the document: not serialised
     return resolved

@@ -51,6 +51,34 @@ CASES = {
 }
 
 
+def _with_jobs_rollout_and_daemonset() -> dict:
+    doc = make_scenario(
+        nodes=3,
+        replicas=40,
+        pod_cidr="10.241.0.0/25",
+        timeline=[
+            {"at": "2m", "rollout_workload": {"workload": "web", "max_surge": "50%"}},
+            _nodes("4m", 5),
+            _scale("6m", 10),
+        ],
+        timings={"node_provision": "50s"},
+    )
+    doc["workloads"] += [
+        {
+            "name": "etl",
+            "kind": "job",
+            "cluster": "aks1",
+            "rate": "20/min",
+            "lifetime": {"distribution": "exponential", "mean": "90s"},
+        },
+        {"name": "agent", "kind": "daemonset", "cluster": "aks1"},
+    ]
+    return doc
+
+
+CASES["jobs-rollout-daemonset"] = _with_jobs_rollout_and_daemonset()
+
+
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_event_driven_ticks_equal_literal_ticks(name):
     event = simulator.run(CASES[name])

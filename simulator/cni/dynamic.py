@@ -86,6 +86,8 @@ class DynamicCni(CniMode):
         self._agents[id(node)].ips_changed()
 
     def demand_changed(self, node: Node) -> None:
+        if self._agent_type is NodeAgent:
+            return  # v1 reads assigned addresses, not the node's pods
         agent = self._agents.get(id(node))
         if agent is not None:
             agent.demand_changed()

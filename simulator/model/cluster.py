@@ -56,6 +56,7 @@ class ClusterRuntime:
         duration: float,
         *,
         preflight: bool = True,
+        folder: str = ".",
     ) -> None:
         self.ctx = ctx
         self.env = ctx.env
@@ -65,6 +66,7 @@ class ClusterRuntime:
         self.subnets = subnets
         self.streams = streams
         self.ctx_duration = duration
+        self.folder = folder  # files the scenario names are relative to this
         self.preflight = preflight and self.spec.cni == "traditional"
         self.pools: dict[str, NodePool] = {p.name: p for p in self.spec.node_pools}
         self.nodes: list[Node] = []

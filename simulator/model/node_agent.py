@@ -141,6 +141,11 @@ class NodeAgent(_Agent):
     ) -> None:
         super().__init__(ctx, node, control_plane, record)
         self.interval = ctx.cluster.timings.monitor_interval
+        exhausted = self.scaler.exhausted()
+        self._thresholds = {
+            False: (self.scaler.min_free, self.scaler.max_free),
+            True: (exhausted.min_free, exhausted.max_free),
+        }
         self._next_k: int | None = None  # ticker instant scheduled
         self._last_k = 0  # last ticker instant processed
         if ctx.literal_tick:
@@ -152,12 +157,30 @@ class NodeAgent(_Agent):
         self._next_k = k
         self.ctx.ticks.at(self.started_s + k * self.interval, self)
 
+    def _would_act(self) -> bool:
+        """Whether a reconcile now would change anything: the rules of ``decide_v1`` on the
+        current counts, without building the decision. A tick that would decide nothing
+        need not run; every change of these counts calls ``touch`` again."""
+        if not self.initialized:
+            return False  # the first NNC status reconciles by itself
+        min_free, max_free = self._thresholds[self.exhausted]
+        nnc = self.nnc
+        ips = self.node.ips
+        assigned = len(ips.assigned)
+        if nnc.requested - assigned < min_free:
+            return nnc.requested != self.scaler.max_ips
+        pending = len(ips.pending_release)
+        if ips.held - assigned - pending >= max_free:
+            return True
+        return len(nnc.not_in_use) != pending
+
     def touch(self, *, ticks_done: bool = False) -> None:
-        """Something the monitor reads changed: make sure the next ticker instant runs.
+        """Something the monitor reads changed: make sure the next ticker instant runs,
+        if a reconcile there would act.
 
         ``ticks_done``: the change comes after this instant's ticks (the subnet poll), so
         a ticker instant falling exactly now has already passed."""
-        if self._next_k is not None or not self.node.alive:
+        if self._next_k is not None or not self.node.alive or not self._would_act():
             return
         elapsed = (self.ctx.env.now - self.started_s) / self.interval
         k = max(1, math.ceil(elapsed - 1e-9))

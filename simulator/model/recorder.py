@@ -49,9 +49,7 @@ class Recorder:
     def __init__(self, clock: Callable[[], float]) -> None:
         self._clock = clock
         self.events: list[EventRecord] = []
-        self.nnc: list[NncRecord] = []
-        # Per node: its last row's index in ``nnc`` and the state it recorded.
-        self._last_nnc: dict[int, tuple[int, tuple[object, ...]]] = {}
+        self.nnc: list[tuple[object, ...]] = []  # NncRecord fields, as plain tuples
 
     def event(
         self,
@@ -91,11 +89,12 @@ class Recorder:
     ) -> None:
         """Record the node's pool if anything changed since its last row."""
         ips = node.ips
+        assigned = len(ips.assigned)
         full = (
             requested,
             ips.held,
             primary,
-            len(ips.assigned),
+            assigned,
             len(ips.available),
             len(ips.pending_release),
             len(ips.pending_programming),
@@ -104,18 +103,20 @@ class Recorder:
             exhausted,
             nc_status,
         )
-        key = id(node)
-        last = self._last_nnc.get(key)
+        last = node.nnc_last
         if last is not None and last[1] == full:
             return
-        node.peak_requested = max(node.peak_requested, requested)
-        node.peak_assigned = max(node.peak_assigned, full[3])
+        if requested > node.peak_requested:
+            node.peak_requested = requested
+        if assigned > node.peak_assigned:
+            node.peak_assigned = assigned
         now = self._clock()
-        subnet = (node.pod_subnet or node.node_subnet).name
-        row = NncRecord(now, node.cluster, node.pool, node.name, subnet, *full)
-        if last is not None and self.nnc[last[0]].time_s == now:
+        # Plain tuples, not NncRecord objects: a long run records millions of rows.
+        row = (now, node.cluster, node.pool, node.name, (node.pod_subnet or node.node_subnet).name)
+        row += full
+        if last is not None and self.nnc[last[0]][0] == now:
             self.nnc[last[0]] = row
-            self._last_nnc[key] = (last[0], full)
+            node.nnc_last = (last[0], full)
         else:
-            self._last_nnc[key] = (len(self.nnc), full)
+            node.nnc_last = (len(self.nnc), full)
             self.nnc.append(row)

@@ -268,7 +268,8 @@ class JobController(Controller):
         self._empirical: np.ndarray | None = None
         lifetime = spec.lifetime
         if lifetime is not None and lifetime.distribution == "empirical":
-            self._empirical = np.asarray(read_lifetimes(Path(lifetime.file), lifetime.column))
+            file = Path(cluster.folder) / lifetime.file
+            self._empirical = np.asarray(read_lifetimes(file, lifetime.column))
 
     def start(self) -> None:
         self.cluster.env.process(self._arrive())

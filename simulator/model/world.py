@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 import simpy
@@ -61,6 +62,7 @@ class World:
                 self.streams,
                 scenario.duration,
                 preflight=scenario.preflight_checks,
+                folder=scenario.folder or os.getcwd(),
             )
             if any(p.autoscaler is not None for p in cluster.node_pools):
                 runtime.autoscaler = ClusterAutoscaler(runtime, cluster.autoscaler_profile)
