@@ -32,16 +32,20 @@ METRICS = [
     "mean_assigned",
     "ips_per_pod",
     "nodes_failed",
+    "operations_refused",
     "pods_waited",
     "p95_wait_s",
     "max_wait_s",
 ]
 
 
-def label(params: dict[str, Any]) -> str:
-    """A short name for a variant: ``dynamic max_pods=30``."""
+def label(params: dict[str, Any], varying: set[str] | None = None) -> str:
+    """A short name for a variant: ``dynamic max_pods=30``; with ``varying``, only the
+    keys whose value differs between variants are named."""
     parts = []
     for key, value in params.items():
+        if varying is not None and key not in varying:
+            continue
         if key == "cni":
             parts.append(str(value))
         else:
@@ -92,9 +96,9 @@ class Comparison:
         return write_folder(directory, fill, force=force)
 
 
-def _rows(outcome: Outcome) -> list[dict[str, Any]]:
+def _rows(outcome: Outcome, varying: set[str]) -> list[dict[str, Any]]:
     base = {
-        "variant": label(outcome.params),
+        "variant": label(outcome.params, varying),
         **outcome.params,
         "replica": outcome.replica,
         "seed": outcome.seed,
@@ -117,6 +121,7 @@ def _rows(outcome: Outcome) -> list[dict[str, Any]]:
                 "mean_assigned": assigned,
                 "ips_per_pod": round(sub["mean_allocated"] / assigned, 3) if assigned else None,
                 "nodes_failed": s["nodes"]["failed"],
+                "operations_refused": s.get("operations_refused", 0),
                 "pods_waited": pods["waited_for_ip"],
                 "p95_wait_s": pods["ip_wait_s"]["p95"],
                 "max_wait_s": pods["ip_wait_s"]["max"],
@@ -148,7 +153,9 @@ def compare(
     ]
     executor = executor or LocalExecutor(1)
     outcomes = executor.map(specs, progress)
-    runs = pd.DataFrame([row for o in outcomes for row in _rows(o)])
+    keys = list(prepared[0][0])
+    varying = {k for k in keys if len({repr(p[k]) for p, _ in prepared}) > 1} or set(keys)
+    runs = pd.DataFrame([row for o in outcomes for row in _rows(o, varying)])
     failed = runs[runs["error"].notna()] if "error" in runs else runs.iloc[:0]
     if len(failed) == len(runs):
         raise IpsimError(f"{path}: every run failed; first error: {failed['error'].iloc[0]}")
@@ -156,18 +163,22 @@ def compare(
     keys = ["variant", *[k for k in prepared[0][0]], "subnet"]
     table = good.groupby(keys, sort=False, dropna=False)[METRICS].median().reset_index()
     table.insert(len(keys), "replicas", good.groupby(keys, sort=False).size().to_numpy())
-    series = _series(outcomes)
+    for column in METRICS:  # medians of whole numbers stay whole when they are
+        values = table[column]
+        if values.notna().all() and (values % 1 == 0).all():
+            table[column] = values.astype("int64")
+    series = _series(outcomes, varying)
     return Comparison(name, table, runs, series)
 
 
-def _series(outcomes: list[Outcome]) -> pd.DataFrame:
+def _series(outcomes: list[Outcome], varying: set[str]) -> pd.DataFrame:
     """Allocated and assigned over time per variant and subnet, median over replicas."""
     parts = []
     for o in outcomes:
         if o.subnets is None:
             continue
         frame = o.subnets[["time_s", "subnet", "capacity", "allocated", "assigned"]].copy()
-        frame["variant"] = label(o.params)
+        frame["variant"] = label(o.params, varying)
         frame["replica"] = o.replica
         parts.append(frame)
     if not parts:

@@ -10,6 +10,9 @@ any of them into one line and exit status 2::
 
 from __future__ import annotations
 
+import itertools
+import math
+import reprlib
 from typing import Any
 
 __all__ = ["IpsimError", "OutputExistsError", "ScenarioError", "format_path"]
@@ -30,8 +33,50 @@ def format_path(loc: tuple[Any, ...] | list[Any]) -> str:
     return out
 
 
+class _Brief(reprlib.Repr):
+    """``repr`` that stays short and cheap whatever the value: deep nesting, YAML alias
+    bombs (one list referenced a billion times) and integers of thousands of digits."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.maxlevel = 3
+        self.maxlist = self.maxtuple = self.maxset = self.maxfrozenset = self.maxdict = 6
+
+    def repr_int(self, x: int, level: int) -> str:
+        return _integer(x)
+
+    def repr_dict(self, x: dict[Any, Any], level: int) -> str:
+        # As str() shows a mapping: in its own order, not sorted.
+        if not x:
+            return "{}"
+        if level <= 0:
+            return "{...}"
+        items = [
+            f"{self.repr1(k, level - 1)}: {self.repr1(v, level - 1)}"
+            for k, v in itertools.islice(x.items(), self.maxdict)
+        ]
+        return "{" + ", ".join(items) + (", ..." if len(x) > self.maxdict else "") + "}"
+
+
+_BRIEF = _Brief()
+
+
+def _integer(value: int) -> str:
+    if value.bit_length() <= 1000:
+        return repr(value)
+    # repr() of a huge integer is slow, and refused past 4300 digits.
+    return f"an integer of about {int(value.bit_length() * math.log10(2)) + 1} digits"
+
+
 def _show(value: Any) -> str:
-    text = repr(value) if isinstance(value, str) else str(value)
+    if isinstance(value, str):
+        text = repr(value[:100])
+    elif isinstance(value, int) and not isinstance(value, bool):
+        text = _integer(value)
+    elif isinstance(value, list | tuple | dict | set | frozenset):
+        text = _BRIEF.repr(value)
+    else:
+        text = str(value)
     return text if len(text) <= 80 else text[:77] + "..."
 
 

@@ -11,7 +11,7 @@ import os
 import types
 import typing
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -48,20 +48,24 @@ def read_document(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Parse a YAML scenario file into a mapping (safe loader: no object construction)."""
     source = str(path)
     file = Path(path)
-    if file.is_dir():
-        raise ScenarioError("is a directory, not a scenario file", source=source)
+    too_big = f"scenario files are limited to {MAX_FILE_BYTES} bytes"
     try:
+        if file.is_dir():
+            raise ScenarioError("is a directory, not a scenario file", source=source)
         size = file.stat().st_size
         if size > MAX_FILE_BYTES:
-            raise ScenarioError(
-                f"file is {size} bytes; scenario files are limited to {MAX_FILE_BYTES}",
-                source=source,
-            )
-        raw = file.read_bytes()
+            raise ScenarioError(f"file is {size} bytes; {too_big}", source=source)
+        # Bounded even when stat() knows no size (a pipe, /dev/zero).
+        with file.open("rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
+        if len(raw) > MAX_FILE_BYTES:
+            raise ScenarioError(f"file is larger than allowed; {too_big}", source=source)
     except FileNotFoundError:
         raise ScenarioError("no such file", source=source) from None
     except OSError as exc:
         raise ScenarioError(f"cannot be read: {exc.strerror}", source=source) from None
+    except ValueError:  # a NUL byte in the name
+        raise ScenarioError("is not a valid file name", source=source) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -76,6 +80,15 @@ def read_document(path: str | os.PathLike[str]) -> dict[str, Any]:
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ScenarioError(f"invalid YAML: {where}{problem}", source=source) from None
+    except RecursionError:
+        raise ScenarioError("invalid YAML: nested too deeply", source=source) from None
+    except (ValueError, TypeError) as exc:  # a constructor's own check, e.g. a huge integer
+        problem = (
+            "a number has too many digits"
+            if "integer string conversion" in str(exc)
+            else str(exc).splitlines()[0]
+        )
+        raise ScenarioError(f"invalid YAML: {problem}", source=source) from None
     if document is None:
         raise ScenarioError("is empty; a scenario is a YAML mapping", source=source)
     if not isinstance(document, dict):
@@ -100,15 +113,22 @@ def load_scenario(
     base = Path(base) if base is not None else None
     if isinstance(source, dict):
         document = source
-    else:
+    elif isinstance(source, str | os.PathLike):
         name = str(source)
         document = read_document(source)
         base = base or Path(source).resolve().parent
+    else:
+        raise ScenarioError(
+            "a scenario is a mapping, a Scenario or the path of a scenario file, "
+            f"not a {type(source).__name__}"
+        )
     try:
         try:
             scenario = Scenario.model_validate(document)
         except ValidationError as exc:
             raise _translate(exc) from None
+        except RecursionError:
+            raise ScenarioError("nested too deeply to be a scenario") from None
         return resolve(scenario, base)
     except ScenarioError as exc:
         raise exc.with_source(name) if name else exc from None
@@ -117,26 +137,54 @@ def load_scenario(
 # --- pydantic errors, reworded --------------------------------------------------------
 
 
-def _model_of(annotation: Any) -> type[BaseModel] | None:
-    """The pydantic model inside an annotation such as ``list[X] | None``."""
+def _models_of(annotation: Any) -> list[type[BaseModel]]:
+    """The pydantic models inside an annotation such as ``list[X] | None`` or a union."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
+        return [annotation]
     origin = typing.get_origin(annotation)
     if origin is typing.Annotated:
-        return _model_of(typing.get_args(annotation)[0])
+        return _models_of(typing.get_args(annotation)[0])
     if origin in (list, typing.Union, types.UnionType):
-        for arg in typing.get_args(annotation):
-            found = _model_of(arg)
-            if found is not None:
-                return found
+        return [m for arg in typing.get_args(annotation) for m in _models_of(arg)]
+    return []
+
+
+def _keys(model: type[BaseModel]) -> dict[str, Any]:
+    """A model's fields by the key written in files (the alias where there is one)."""
+    return {field.alias or name: field for name, field in model.model_fields.items()}
+
+
+def _tagged(models: list[type[BaseModel]], part: Any) -> type[BaseModel] | None:
+    """The member of a discriminated union whose tag is ``part`` (pydantic puts the tag
+    in error locations: ``lifetime.fixed.value`` for the file's ``lifetime.value``)."""
+    for model in models:
+        for field in model.model_fields.values():
+            if typing.get_origin(field.annotation) is Literal and part in typing.get_args(
+                field.annotation
+            ):
+                return model
     return None
 
 
-def _field_at(loc: tuple[Any, ...]) -> Any:
-    """The pydantic field named by the last key of ``loc`` (list indices skipped)."""
-    keys = tuple(part for part in loc if not isinstance(part, int))
-    owner = _owner_model(keys)
-    return owner.model_fields.get(keys[-1]) if owner and keys else None
+def _walk(loc: tuple[Any, ...]) -> tuple[tuple[Any, ...], type[BaseModel] | None, Any]:
+    """``loc`` as the file spells it, the model its last key belongs to, and that field."""
+    models: list[type[BaseModel]] = [Scenario]
+    out: list[Any] = []
+    owner: type[BaseModel] | None = None
+    field: Any = None
+    for part in loc:
+        if isinstance(part, int):
+            out.append(part)
+            continue
+        model = models[0] if len(models) == 1 else None
+        if model is None and len(models) > 1 and (member := _tagged(models, part)):
+            models = [member]  # a union tag: not a key of the file
+            continue
+        owner = model
+        field = _keys(model).get(part) if model is not None else None
+        out.append(part)
+        models = _models_of(field.annotation) if field is not None else []
+    return tuple(out), owner, field
 
 
 def _bounds(field: Any) -> tuple[Any, Any]:
@@ -151,22 +199,30 @@ def _translate(exc: ValidationError) -> ScenarioError:
     errors = exc.errors(include_url=False)
     # A misspelt key shows up twice: unknown, and the real key missing. Say the first.
     error = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
-    loc = tuple(error["loc"])
+    loc, owner, field = _walk(tuple(error["loc"]))
     kind = error["type"]
     value = error.get("input")
     path = format_path(loc)
     if kind == "extra_forbidden":
-        owner = _owner_model(loc)
-        allowed = list(owner.model_fields) if owner else []
+        allowed = list(_keys(owner)) if owner else []
         close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
         hint = f"did you mean {close[0]!r}?" if close else f"allowed: {', '.join(allowed)}"
         return ScenarioError(f"unknown key; {hint}", path=path)
     if kind == "missing":
         return ScenarioError("is required", path=path)
+    if kind in ("union_tag_invalid", "union_tag_not_found"):
+        # A discriminated union (a lifetime's distribution): name the tag key itself.
+        key = str(error["ctx"]["discriminator"]).strip("'")
+        members = _models_of(field.annotation) if field is not None else []
+        expected = ", ".join(repr(tag) for m in members for tag in _tags(m, key))
+        if kind == "union_tag_not_found":
+            return ScenarioError(f"is required: one of {expected}", path=f"{path}.{key}")
+        tag = value.get(key) if isinstance(value, dict) else value
+        return ScenarioError(f"must be one of {expected}", path=f"{path}.{key}", value=tag)
     if kind in ("model_type", "model_attributes_type", "dict_type"):
         return ScenarioError("must be a mapping of keys", path=path, value=value)
     if kind in ("greater_than_equal", "less_than_equal"):
-        low, high = _bounds(_field_at(loc))
+        low, high = _bounds(field)
         if low is not None and high is not None:
             return ScenarioError(f"must be between {low} and {high}", path=path, value=value)
     if kind == "string_pattern_mismatch":
@@ -186,12 +242,6 @@ def _translate(exc: ValidationError) -> ScenarioError:
     return ScenarioError(message, path=path, value=value)
 
 
-def _owner_model(loc: tuple[Any, ...]) -> type[BaseModel] | None:
-    """The model in which the last key of ``loc`` was found unknown."""
-    model: type[BaseModel] | None = Scenario
-    for part in loc[:-1]:
-        if isinstance(part, int) or model is None:
-            continue
-        field = model.model_fields.get(part)
-        model = _model_of(field.annotation) if field is not None else None
-    return model
+def _tags(model: type[BaseModel], key: str) -> tuple[Any, ...]:
+    field = model.model_fields.get(key)
+    return typing.get_args(field.annotation) if field is not None else ()

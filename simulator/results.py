@@ -177,8 +177,8 @@ _POD_COLUMNS = [
 
 def _ip_wait(pod: Any, end: float) -> float | None:
     """Time from binding to an address; a pod that never got one counts until it went."""
-    if pod.scheduled_s is None:
-        return None
+    if pod.scheduled_s is None or pod.host_network:
+        return None  # never bound, or never needs a pod IP
     stop = (
         pod.ip_s if pod.ip_s is not None else (pod.deleted_s if pod.deleted_s is not None else end)
     )

@@ -395,7 +395,9 @@ class Ramp(_Model):
 class DailyPoint(_Model):
     """From ``at`` (time of day) on, every day, run ``replicas``."""
 
-    at: Duration = Field(lt=86400.0, description="time of day, e.g. 8h or 17h30m")
+    at: Duration = Field(
+        lt=86400.0, description="time of day as a duration from midnight, e.g. 8h or 1050m (17:30)"
+    )
     replicas: int = Field(ge=0, le=MAX_REPLICAS)
 
 

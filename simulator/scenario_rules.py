@@ -344,12 +344,19 @@ def _pool_allocatable(pool: NodePool) -> tuple[int, int] | None:
 def _resolve_empirical(lifetime: Any, base: Path, path: str) -> Any:
     """An empirical lifetime file must lie in the scenario's folder and hold the column."""
     file = Path(lifetime.file)
-    target = (base / file).resolve()
-    if file.is_absolute() or not target.is_relative_to(base.resolve()):
+    try:
+        target = (base / file).resolve()
+        inside = not file.is_absolute() and target.is_relative_to(base.resolve())
+        exists = inside and target.is_file()
+    except (OSError, ValueError):  # a NUL byte, a name too long for the system
+        raise ScenarioError(
+            "is not a valid file name", path=f"{path}.file", value=lifetime.file
+        ) from None
+    if not inside:
         raise ScenarioError(
             "must be a path inside the scenario's folder", path=f"{path}.file", value=str(file)
         )
-    if not target.is_file():
+    if not exists:
         raise ScenarioError(
             f"no such file next to the scenario ({target})", path=f"{path}.file", value=str(file)
         )

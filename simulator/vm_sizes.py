@@ -10,7 +10,9 @@ approximations for scheduling; give ``allocatable`` explicitly for exact values.
 
 from __future__ import annotations
 
-__all__ = ["VM_SIZES", "allocatable_for"]
+from typing import Any
+
+__all__ = ["VM_SIZES", "allocatable_for", "pool_allocatable"]
 
 #: vCPUs and memory (GiB) of the sizes the table knows.
 VM_SIZES: dict[str, tuple[int, float]] = {
@@ -61,3 +63,12 @@ def allocatable_for(vm_size: str) -> tuple[int, int]:
     cpu = cores * 1000 - _CPU_RESERVED.get(cores, 740)
     memory = gib * 1024 - _memory_reserved_mib(gib) - _EVICTION_MIB
     return cpu, int(memory)
+
+
+def pool_allocatable(pool: Any) -> tuple[int | None, int | None]:
+    """A node pool's allocatable (CPU millicores, memory MiB); None where unlimited."""
+    if pool.allocatable is not None:
+        return pool.allocatable.cpu, pool.allocatable.memory
+    if pool.vm_size is not None:
+        return allocatable_for(pool.vm_size)
+    return None, None

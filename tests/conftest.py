@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import copy
+import os
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 
 def make_scenario(
@@ -66,3 +68,31 @@ def scenario_doc():
         return copy.deepcopy(make_scenario(**kwargs))
 
     return factory
+
+
+# --- property-test profiles -------------------------------------------------------------
+# ``ci`` (the default) replays the same examples on every run; ``nightly`` draws fresh ones
+# and many more: HYPOTHESIS_PROFILE=nightly python -m pytest tests/test_properties.py
+
+settings.register_profile(
+    "ci",
+    deadline=None,
+    derandomize=True,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.register_profile(
+    "nightly",
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci")
+settings.load_profile(PROFILE)
+#: How many times the ci example counts a profile runs.
+EXAMPLE_SCALE = {"ci": 1, "nightly": 20}.get(PROFILE, 1)
+
+
+def examples(ci: int) -> int:
+    """Examples for a property: ``ci`` under the ci profile, more under nightly."""
+    return ci * EXAMPLE_SCALE

@@ -16,6 +16,7 @@ import math
 from typing import TYPE_CHECKING
 
 from ..scenario import AutoscalerProfile, NodePool
+from ..vm_sizes import pool_allocatable
 from .clock import POLL_PRIORITY, LateEvent
 from .entities import Node, Pod
 
@@ -108,9 +109,7 @@ class ClusterAutoscaler:
 
     def _template(self, pool: NodePool) -> _Bin:
         """An empty new node of ``pool`` with its daemon pods in place."""
-        probe = self.cluster.nodes_for[pool.name][:1]
-        alloc_cpu = probe[0].alloc_cpu if probe else None
-        alloc_mem = probe[0].alloc_mem if probe else None
+        alloc_cpu, alloc_mem = pool_allocatable(pool)
         pods, cpu, mem = self._daemon_load(pool)
         return _Bin(
             (pool.max_pods or 0) - pods,

@@ -14,7 +14,7 @@ import math
 from ..cni import CniMode, ModelContext, mode_for
 from ..scenario import Cluster, NodePool, Workload
 from ..streams import Streams
-from ..vm_sizes import allocatable_for
+from ..vm_sizes import pool_allocatable
 from .entities import Node, Pod
 from .scheduler import NodeIndex, schedule
 from .subnets import SubnetState
@@ -157,10 +157,7 @@ class ClusterRuntime:
             created_s=self.env.now,
             upgraded=upgraded,
         )
-        if pool.allocatable is not None:
-            node.alloc_cpu, node.alloc_mem = pool.allocatable.cpu, pool.allocatable.memory
-        elif pool.vm_size is not None:
-            node.alloc_cpu, node.alloc_mem = allocatable_for(pool.vm_size)
+        node.alloc_cpu, node.alloc_mem = pool_allocatable(pool)
         self.nodes.append(node)
         self.nodes_for[pool.name].append(node)
         # The VM takes its addresses now, before anything else at this instant can

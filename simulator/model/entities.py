@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 __all__ = ["Node", "Pod"]
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Node:
     """One VM of a node pool and everything it holds."""
 
@@ -91,7 +91,7 @@ class Node:
         return "ready"
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Pod:
     """One pod, from creation to deletion."""
 

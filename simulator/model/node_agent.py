@@ -292,8 +292,9 @@ class NodeAgentV2(_Agent):
         if not self.node.alive:
             return
         self._last_list = self.ctx.env.now
-        # Pods bound to the node and not finished, waiting for an address or not.
-        self.demand = len(self.node.pods)
+        # Pods bound to the node and not finished, waiting for an address or not;
+        # hostNetwork pods need no pod IP and do not count.
+        self.demand = self.node.demand
         if self.initialized:
             self.reconcile()
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import NamedTuple
 
 from .entities import Node
+from .subnets import Clock
 
 __all__ = ["NNC_COLUMNS", "EventRecord", "NncRecord", "Recorder"]
 
@@ -46,7 +46,7 @@ NNC_COLUMNS = list(NncRecord._fields)
 class Recorder:
     """Collects node- and subnet-level events and every change of a node's IP pool."""
 
-    def __init__(self, clock: Callable[[], float]) -> None:
+    def __init__(self, clock: Clock) -> None:
         self._clock = clock
         self.events: list[EventRecord] = []
         self.nnc: list[tuple[object, ...]] = []  # NncRecord fields, as plain tuples
@@ -62,7 +62,7 @@ class Recorder:
         subnet: str = "",
     ) -> None:
         self.events.append(
-            EventRecord(self._clock(), kind, cluster, node_pool, node, subnet, message)
+            EventRecord(self._clock.now, kind, cluster, node_pool, node, subnet, message)
         )
 
     def node_event(self, node: Node, kind: str, message: str, subnet: str = "") -> None:
@@ -110,7 +110,7 @@ class Recorder:
             node.peak_requested = requested
         if assigned > node.peak_assigned:
             node.peak_assigned = assigned
-        now = self._clock()
+        now = self._clock.now
         # Plain tuples, not NncRecord objects: a long run records millions of rows.
         row = (now, node.cluster, node.pool, node.name, (node.pod_subnet or node.node_subnet).name)
         row += full

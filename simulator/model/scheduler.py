@@ -34,8 +34,12 @@ class NodeIndex:
         self.binpack = strategy == "binpack"
         self.by_resources = False  # set once some pod requests CPU or memory
         self._heaps: dict[str | None, list[tuple[tuple[int, ...], Node]]] = {None: []}
-        for pool in pools:
+        names = list(pools)
+        for pool in names:
             self._heaps[pool] = []
+        if len(names) == 1:  # one pool: its heap is the cluster's heap
+            self._heaps[names[0]] = self._heaps[None]
+        self._single = len(names) == 1
 
     def _key(self, node: Node) -> tuple[int, ...]:
         if self.by_resources:
@@ -60,7 +64,8 @@ class NodeIndex:
                 return
             node.sched_key = key
             heapq.heappush(self._heaps[node.pool], (key, node))
-            heapq.heappush(self._heaps[None], (key, node))
+            if not self._single:
+                heapq.heappush(self._heaps[None], (key, node))
         else:
             node.sched_key = None
 
@@ -86,7 +91,7 @@ class NodeIndex:
     def rebuild(self, nodes: Iterable[Node]) -> None:
         """Recompute every key (after the scoring basis changed)."""
         for heap in self._heaps.values():
-            heap.clear()
+            heap.clear()  # the single pool's heap is cleared twice: harmless
         for node in nodes:
             node.sched_key = None
             self.update(node)

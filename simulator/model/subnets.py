@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Protocol
 
 from ..addressing import SubnetPool
 
-__all__ = ["SubnetState"]
+__all__ = ["Clock", "SubnetState"]
+
+
+class Clock(Protocol):
+    """Anything with the current simulated time as ``now`` (a SimPy environment)."""
+
+    @property
+    def now(self) -> float: ...
 
 
 class SubnetState:
     """Addresses held by nodes (allocated) and used by pods (assigned), over time."""
 
-    def __init__(self, name: str, cidr: str, vnet: str, clock: Callable[[], float]) -> None:
+    def __init__(self, name: str, cidr: str, vnet: str, clock: Clock) -> None:
         self.pool = SubnetPool(name, cidr)
         self.name = name
         self.vnet = vnet
@@ -83,7 +91,7 @@ class SubnetState:
     def mark_full(self) -> None:
         self.full_events += 1
         if self.full_at_s is None:
-            self.full_at_s = self._clock()
+            self.full_at_s = self._clock.now
 
     def assign_delta(self, delta: int) -> None:
         self.assigned += delta
@@ -92,7 +100,7 @@ class SubnetState:
     def _hold(self, holder: str, delta: int) -> None:
         count = self.held_by.get(holder, 0) + delta
         self.held_by[holder] = count
-        now = self._clock()
+        now = self._clock.now
         last = self.holder_changes[-1] if self.holder_changes else None
         if last is not None and last[0] == now and last[1] == holder:
             self.holder_changes[-1] = (now, holder, count)
@@ -101,7 +109,7 @@ class SubnetState:
 
     def set_exhausted(self, flag: bool) -> None:
         self.exhausted = flag
-        self.exhaustion_flips.append((self._clock(), flag))
+        self.exhaustion_flips.append((self._clock.now, flag))
 
     def exhausted_seconds(self, end: float) -> float:
         """Total time the flag was set between 0 and ``end``."""
@@ -115,7 +123,7 @@ class SubnetState:
         return total + (end - since if since is not None else 0.0)
 
     def _changed(self) -> None:
-        now = self._clock()
+        now = self._clock.now
         allocated = self.pool.allocated
         if self.on_allocated is not None and allocated != self.changes[-1][1]:
             self.on_allocated()

@@ -272,7 +272,15 @@ class JobController(Controller):
             self._empirical = np.asarray(read_lifetimes(file, lifetime.column))
 
     def start(self) -> None:
-        self.cluster.env.process(self._arrive())
+        rate = self.spec.rate
+        assert rate is not None
+        self._mean_gap = 1.0 / rate
+        self._stop = min(
+            self.spec.stop if self.spec.stop is not None else math.inf,
+            math.nextafter(self.cluster.ctx_duration, math.inf),  # arrivals at the end count
+        )
+        self._next = self.spec.start
+        self._plan_next()
 
     def draw_lifetime(self) -> float:
         life = self.spec.lifetime
@@ -287,19 +295,15 @@ class JobController(Controller):
         assert self._empirical is not None
         return float(self._empirical[rng.integers(len(self._empirical))])
 
-    def _arrive(self):
-        env = self.cluster.env
-        rate = self.spec.rate
-        assert rate is not None
-        end = self.cluster.ctx_duration
-        stop = self.spec.stop if self.spec.stop is not None else math.inf
-        t = self.spec.start
-        while True:
-            t += float(self.arrivals.exponential(1.0 / rate))
-            if t >= stop or t > end:
-                return
-            yield env.timeout(t - env.now)
-            self._launch(self.draw_lifetime())
+    def _plan_next(self) -> None:
+        # Poisson arrivals: exponential gaps, one timed call at a time (no process).
+        self._next += float(self.arrivals.exponential(self._mean_gap))
+        if self._next < self._stop:
+            self.cluster.ctx.after(self._next - self.cluster.env.now, self._arrive)
+
+    def _arrive(self) -> None:
+        self._launch(self.draw_lifetime())
+        self._plan_next()
 
     def _launch(self, lifetime: float) -> None:
         self.created += 1

@@ -32,12 +32,12 @@ class World:
         self.scenario = scenario
         self.seed = seed
         self.env = simpy.Environment()
-        self.recorder = Recorder(self._now)
+        self.recorder = Recorder(self.env)
         self.subnets: dict[str, SubnetState] = {}
         for vnet in scenario.network.vnets:
             for subnet in vnet.subnets:
                 self.subnets[subnet.name] = SubnetState(
-                    subnet.name, subnet.cidr, vnet.name, self._now
+                    subnet.name, subnet.cidr, vnet.name, self.env
                 )
         self.exhaustion: dict[str, ExhaustionMonitor] = {}
         if scenario.network.exhaustion.enabled:
@@ -91,14 +91,28 @@ class World:
                     used.add(pool.pod_subnet)
         return [s for name, s in self.subnets.items() if name in used]
 
-    def run(self, progress: Callable[[float], None] | None = None) -> None:
-        """Simulate from 0 to the scenario's duration (events at the end included)."""
+    def run(
+        self,
+        progress: Callable[[float], None] | None = None,
+        *,
+        check: Callable[[World], None] | None = None,
+    ) -> None:
+        """Simulate from 0 to the scenario's duration (events at the end included).
+
+        ``check`` (for tests, e.g. :func:`simulator.invariants.check`) is called with the
+        world at the start and after every event that changed a subnet's counts; the run
+        then goes event by event, with the same outcome."""
         for cluster in self.clusters.values():
             cluster.start()
         for workload in self.scenario.workloads:
             self.clusters[workload.cluster].add_workload(workload)
         self.env.process(self._timeline(self.scenario.timeline))
         end = self.scenario.duration
+        if check is not None:
+            self._run_checked(end, check)
+            if progress:
+                progress(self.env.now)
+            return
         steps = PROGRESS_STEPS if progress else 1
         for i in range(1, steps + 1):
             self.env.run(until=end * i / steps)
@@ -107,6 +121,23 @@ class World:
         # run(until=end) stops before the events scheduled at ``end`` itself.
         while self.env.peek() <= end:
             self.env.step()
+
+    def _run_checked(self, end: float, check: Callable[[World], None]) -> None:
+        """Step event by event; call ``check`` whenever a subnet's change list moved."""
+        subnets = list(self.subnets.values())
+        env = self.env
+
+        def mark() -> list[tuple[int, tuple[float, int, int]]]:
+            return [(len(s.changes), s.changes[-1]) for s in subnets]
+
+        check(self)
+        last = mark()
+        while env.peek() <= end:
+            env.step()
+            now = mark()
+            if now != last:
+                last = now
+                check(self)
 
     def _timeline(self, timeline: list[TimelineEvent]):
         for event in sorted(timeline, key=lambda e: e.at):

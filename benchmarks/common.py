@@ -1,0 +1,123 @@
+"""Shared helpers of the benchmark scripts: scenario builders, timing, peak memory."""
+
+from __future__ import annotations
+
+import resource
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import simpy
+
+import simulator
+
+__all__ = ["bare_replay", "model_run", "node_pools", "peak_rss_mib", "scale_scenario", "timed"]
+
+
+def peak_rss_mib() -> float:
+    """Peak resident memory of this process so far, in MiB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def timed(work: Callable[[], Any]) -> tuple[float, Any]:
+    start = time.perf_counter()
+    value = work()
+    return time.perf_counter() - start, value
+
+
+def scale_scenario(
+    cni: str = "dynamic",
+    *,
+    nodes: int = 5000,
+    lifecycles: float = 1_000_000,
+    concurrent: float = 60_000,
+    hours: float = 24,
+    monitor: str = "v1",
+) -> dict[str, Any]:
+    """Poisson pod arrivals with exponential lifetimes on one big node pool.
+
+    ``lifecycles`` pods arrive over ``hours``; the mean lifetime makes ``concurrent`` pods
+    run at once in steady state (Little's law: concurrent = rate × mean lifetime)."""
+    seconds = hours * 3600
+    rate = lifecycles / seconds
+    mean_life = concurrent / rate
+    subnets = [{"name": "nodes", "cidr": "10.0.0.0/18" if cni == "dynamic" else "10.0.0.0/10"}]
+    cluster: dict[str, Any] = {"name": "big", "cni": cni, "node_pools": node_pools(nodes)}
+    if cni == "dynamic":
+        subnets.append({"name": "pods", "cidr": "10.64.0.0/12"})
+        cluster["pod_subnet"] = "pods"
+        cluster["ipam"] = {"pool_monitor": monitor}
+    return {
+        "name": f"scale-{cni}",
+        "seed": 1,
+        "duration": seconds,
+        "sample_every": 300,
+        "network": {
+            "vnets": [{"name": "vnet", "address_space": ["10.0.0.0/8"], "subnets": subnets}]
+        },
+        "clusters": [cluster],
+        "workloads": [
+            {
+                "name": "batch",
+                "kind": "job",
+                "cluster": "big",
+                "rate": rate,
+                "lifetime": {"distribution": "exponential", "mean": mean_life},
+            }
+        ],
+    }
+
+
+def node_pools(nodes: int, max_pods: int = 250) -> list[dict[str, Any]]:
+    """Pools of at most 1,000 nodes (the AKS limit per pool) adding up to ``nodes``."""
+    pools = []
+    for i in range(0, nodes, 1000):
+        pools.append(
+            {
+                "name": f"user{i // 1000 + 1}",
+                "count": min(1000, nodes - i),
+                "max_pods": max_pods,
+                "node_subnet": "nodes",
+            }
+        )
+    return pools
+
+
+def bare_replay(arrivals: list[float], lifetimes: list[float], end: float) -> int:
+    """The engine alone: each pod arrives, waits its lifetime and leaves (no model).
+
+    Returns the number of SimPy events processed."""
+    env = simpy.Environment()
+    events = 0
+
+    def pod(life: float):
+        yield env.timeout(life)
+
+    def source():
+        nonlocal events
+        now = 0.0
+        for at, life in zip(arrivals, lifetimes, strict=True):
+            yield env.timeout(at - now)
+            now = at
+            env.process(pod(life))
+            events += 3  # the arrival, the pod's start and its departure
+
+    env.process(source())
+    env.run(until=end)
+    return events
+
+
+def model_run(doc: dict[str, Any]) -> tuple[simulator.Result, int]:
+    """Run the model; returns the result and the number of SimPy events it processed."""
+    from simulator.model.world import World
+    from simulator.results import build_result
+
+    scenario = simulator.load_scenario(doc)
+    world = World(scenario, scenario.seed)
+    world.run()
+    # SimPy numbers every scheduled event; the counter is the events processed (all ran).
+    return build_result(world), next(world.env._eid)

@@ -1,0 +1,55 @@
+"""Scale: a 5,000-node cluster replaying about a million pod lifecycles in 24 hours.
+
+Prints, for dynamic (pool monitor v1) and traditional CNI: wall time, pod lifecycles and
+SimPy events per second, peak memory, and the ratio to a bare SimPy replay of the very
+same pod arrival and departure times (the floor: each pod only waits and leaves). The
+ratio is the model's own cost on top of the engine, comparable across machines.
+
+    python benchmarks/scale.py [--nodes 5000] [--lifecycles 1000000] [--cni dynamic]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+
+from common import bare_replay, model_run, peak_rss_mib, scale_scenario, timed
+
+
+def measure(cni: str, nodes: int, lifecycles: float, concurrent: float, hours: float) -> None:
+    doc = scale_scenario(cni, nodes=nodes, lifecycles=lifecycles, concurrent=concurrent,
+                         hours=hours)  # fmt: skip
+    wall, (result, events) = timed(lambda: model_run(doc))
+    pods = result.pods
+    jobs = pods[pods["workload"] == "batch"]
+    arrivals = jobs["created_s"].tolist()
+    # Each pod leaves when its address is free again (or at the end of the run).
+    end = float(result.summary["duration_s"])
+    gone = jobs["deleted_s"].fillna(end).to_numpy() - jobs["created_s"].to_numpy()
+    del result, pods
+    gc.collect()
+    floor, floor_events = timed(lambda: bare_replay(arrivals, gone.tolist(), end))
+    count = len(arrivals)
+    print(
+        f"{cni:11} nodes {nodes:,}  pod lifecycles {count:,}  model {wall:.1f} s "
+        f"({count / wall:,.0f} pods/s, {events / wall:,.0f} events/s, {events:,} events)  "
+        f"floor {floor:.1f} s ({floor_events:,} events)  model/floor {wall / floor:.2f}  "
+        f"peak RSS {peak_rss_mib():,.0f} MiB"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--nodes", type=int, default=5000)
+    parser.add_argument("--lifecycles", type=float, default=1_000_000)
+    parser.add_argument("--concurrent", type=float, default=60_000)
+    parser.add_argument("--hours", type=float, default=24)
+    parser.add_argument("--cni", choices=["dynamic", "traditional", "both"], default="both")
+    args = parser.parse_args()
+    modes = ["dynamic", "traditional"] if args.cni == "both" else [args.cni]
+    for cni in modes:
+        measure(cni, args.nodes, args.lifecycles, args.concurrent, args.hours)
+
+
+if __name__ == "__main__":
+    main()
