@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: quickstart test install lint clean
+.PHONY: quickstart test install lint bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,13 @@ lint: $(VENV)/.installed-test
 
 test: lint
 	$(BIN)/python -m pytest
+
+# Speed and memory figures (minutes; not part of the tests): see docs/performance.md.
+bench: $(VENV)/.installed
+	$(BIN)/python benchmarks/idle.py
+	$(BIN)/python benchmarks/growth.py
+	$(BIN)/python benchmarks/plan.py
+	$(BIN)/python benchmarks/scale.py
 
 clean:
 	rm -rf $(VENV) results .pytest_cache .ruff_cache
