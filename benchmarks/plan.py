@@ -23,10 +23,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nodes", type=int, default=1000)
     parser.add_argument("--replicas", type=int, default=8)
-    parser.add_argument("--lifecycles", type=float, default=20_000)
+    parser.add_argument("--lifecycles", type=float, default=5_000)
     args = parser.parse_args()
     doc = scale_scenario(
-        "dynamic", nodes=args.nodes, lifecycles=args.lifecycles, concurrent=8000, hours=2
+        "dynamic", nodes=args.nodes, lifecycles=args.lifecycles, concurrent=4000, hours=1
     )
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "plan-bench.yaml"

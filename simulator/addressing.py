@@ -10,7 +10,7 @@ from __future__ import annotations
 import heapq
 import ipaddress
 import socket
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 __all__ = ["AZURE_RESERVED", "SubnetPool", "usable_addresses"]
 
@@ -54,21 +54,31 @@ class SubnetPool:
         """Addresses that can still be handed out."""
         return self.capacity - len(self._held)
 
-    def take(self, count: int) -> list[int] | None:
-        """Hand out ``count`` addresses, all or nothing; ``None`` when too few are free."""
+    def take(self, count: int, avoid: Collection[int] = ()) -> list[int] | None:
+        """Hand out ``count`` addresses, all or nothing; ``None`` when too few are free.
+
+        Free addresses in ``avoid`` are passed over (they stay free for others)."""
         if count < 0:
             raise ValueError("count must be >= 0")
-        if count > self.free:
+        if count > self.free - self.free_among(avoid):
             return None
         out: list[int] = []
+        skipped: list[int] = []
         while len(out) < count and self._freed:
-            out.append(heapq.heappop(self._freed))
-        missing = count - len(out)
-        if missing:
-            out.extend(range(self._next, self._next + missing))
-            self._next += missing
+            address = heapq.heappop(self._freed)
+            (skipped if address in avoid else out).append(address)
+        while len(out) < count:
+            address = self._next
+            self._next += 1
+            (skipped if address in avoid else out).append(address)
+        for address in skipped:  # still free: back below ``_next``
+            heapq.heappush(self._freed, address)
         self._held.update(out)
         return out
+
+    def free_among(self, addresses: Collection[int]) -> int:
+        """How many of ``addresses`` are free addresses of this subnet."""
+        return sum(1 for a in addresses if self._first <= a <= self._last and a not in self._held)
 
     def give_back(self, addresses: Iterable[int]) -> int:
         """Return addresses to the pool; returns how many came back."""

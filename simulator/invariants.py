@@ -8,13 +8,16 @@ naming the broken rule, the time, the subnet, the node or pod and the address:
 * every held address belongs to exactly one live node (node IP, NC primary, NC
   secondaries or a traditional node's fixed set), and the addresses each node pool
   holds add up to the subnet's per-holder count;
-* a live dynamic node's CNS knows exactly the secondaries of its NC status; a
-  traditional node holds 1 + max pods addresses;
+* a live dynamic node's CNS knows exactly the secondaries of its NC status, and no
+  address its NNC spec lists in ipsNotInUse is assigned to a pod; a traditional node
+  holds 1 + max pods addresses;
 * no subnet has more addresses assigned to pods than allocated; the assigned count is
   the number of pods holding an address from it;
 * a running pod (not hostNetwork) holds exactly one address, assigned to it by its own
   live node's CNS, from its pool's pod subnet (dynamic) or its node's set
-  (traditional); no two pods hold the same address.
+  (traditional); no two pods hold the same address;
+* a subnet's exhausted flag flips at most once per poll interval (the control plane
+  polls periodically).
 
 :func:`check_at_rest` is for the end of a run: a pool monitor v1 node whose pool has
 not changed for a while keeps at least minFree requested addresses unassigned, unless
@@ -101,6 +104,15 @@ def check(world: World) -> None:
                 holders = by_holder[subnet.name]
                 holders[node.holder] = holders.get(node.holder, 0) + len(addresses)
             if dynamic:
+                reused = node.cni.not_in_use & node.ips.assigned.keys()
+                if reused:
+                    a = min(reused)
+                    _fail(
+                        world,
+                        f"node {node.name}: {_text(a)} is assigned to pod "
+                        f"{node.ips.assigned[a].name} but listed in the NNC's ipsNotInUse, "
+                        "so the control plane will take it back",
+                    )
                 known = set(node.ips.all_addresses())
                 if known != node.cni.secondaries:
                     extra = sorted(known - node.cni.secondaries)[:3]
@@ -129,6 +141,14 @@ def check(world: World) -> None:
                     _fail(world, f"running pod {pod.name} on {node.name} has no address")
     for name, subnet in world.subnets.items():
         _check_subnet(world, subnet, held[name], counted[name], by_holder[name], assigned[name])
+    for name, monitor in world.exhaustion.items():
+        flips = world.subnets[name].exhaustion_flips
+        if len(flips) >= 2 and flips[-1][0] - flips[-2][0] < monitor.interval - 1e-9:
+            _fail(
+                world,
+                f"subnet {name}: exhausted flag flipped at t={flips[-2][0]:g}s and again at "
+                f"t={flips[-1][0]:g}s; the control plane polls every {monitor.interval:g}s",
+            )
 
 
 def _check_node_pods(world: World, cluster: ClusterRuntime, node: Node) -> None:

@@ -43,3 +43,19 @@ def test_giving_back_an_address_not_held_is_refused():
     pool.give_back([address])
     with pytest.raises(ValueError):
         pool.give_back([address])
+
+
+def test_take_passes_over_addresses_to_avoid():
+    pool = SubnetPool("s", "10.0.0.0/28")  # 11 usable: .4 to .14
+    first = pool.take(3)
+    assert [pool.text(a) for a in first] == ["10.0.0.4", "10.0.0.5", "10.0.0.6"]
+    pool.give_back(first[:2])
+    got = pool.take(2, avoid={first[0]})
+    assert [pool.text(a) for a in got] == ["10.0.0.5", "10.0.0.7"]
+    # The avoided address is still free and handed out to the next caller.
+    assert pool.take(1) == [first[0]]
+    # All or nothing counts free addresses to avoid as unavailable.
+    free = [a for a in range(first[0], first[0] + 11) if not pool.holds(a)]
+    assert pool.take(len(free), avoid={free[-1]}) is None
+    assert len(pool.take(len(free) - 1, avoid={free[-1]})) == len(free) - 1
+    assert pool.free == 1 and not pool.holds(free[-1])

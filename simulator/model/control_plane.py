@@ -71,10 +71,14 @@ class ControlPlane:
         added: list[int] = []
         short = False
         if wanted > 0:
+            # An address the node still lists in ipsNotInUse is not handed back to it:
+            # CNS would take a reissued one for released and the next status would
+            # remove it under a pod (an assumption; see docs/model.md).
+            avoid = nnc.not_in_use
             got = (
-                subnet.take_upto(wanted, holder=node.holder)
+                subnet.take_upto(wanted, holder=node.holder, avoid=avoid)
                 if self.partial
-                else subnet.take(wanted, holder=node.holder)
+                else subnet.take(wanted, holder=node.holder, avoid=avoid)
             )
             if got is None or len(got) < wanted:
                 short = True

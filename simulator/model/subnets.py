@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from typing import Protocol
 
 from ..addressing import SubnetPool
@@ -53,11 +53,12 @@ class SubnetState:
     def allocated(self) -> int:
         return self.pool.allocated
 
-    def take(self, count: int, *, holder: str) -> list[int] | None:
+    def take(self, count: int, *, holder: str, avoid: Collection[int] = ()) -> list[int] | None:
         """All-or-nothing allocation; ``None`` (and a full mark) when too few are free.
 
-        ``holder`` names who holds them (``cluster/node pool``) for the per-holder view."""
-        got = self.pool.take(count)
+        ``holder`` names who holds them (``cluster/node pool``) for the per-holder view;
+        free addresses in ``avoid`` are not handed out."""
+        got = self.pool.take(count, avoid)
         if got is None:
             self.mark_full()
         elif got:
@@ -65,9 +66,10 @@ class SubnetState:
             self._changed()
         return got
 
-    def take_upto(self, count: int, *, holder: str) -> list[int]:
+    def take_upto(self, count: int, *, holder: str, avoid: Collection[int] = ()) -> list[int]:
         """As many as possible up to ``count`` (partial fulfilment)."""
-        got = self.pool.take(min(count, self.pool.free)) or []
+        room = self.pool.free - self.pool.free_among(avoid)
+        got = self.pool.take(min(count, room), avoid) or []
         if len(got) < count:
             self.mark_full()
         if got:
