@@ -29,8 +29,14 @@ def format_path(loc: tuple[Any, ...] | list[Any]) -> str:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
-            out += ("." if out else "") + str(part)
+            out += ("." if out else "") + _printable(str(part))
     return out
+
+
+def _printable(text: str) -> str:
+    """``text`` as is, or quoted with escapes when it holds a line break or another
+    control character: an error stays one line on a terminal."""
+    return text if text.isprintable() else repr(text)
 
 
 class _Brief(reprlib.Repr):
@@ -105,7 +111,7 @@ class ScenarioError(IpsimError):
         return ScenarioError(self.message, path=self.path, value=self.value, source=source)
 
     def __str__(self) -> str:
-        head = f"{self.source}: " if self.source else ""
+        head = f"{_printable(self.source)}: " if self.source else ""
         where = f"{self.path}: " if self.path else ""
         got = "" if self.value is _MISSING else f" (got {_show(self.value)})"
         return f"{head}{where}{self.message}{got}"

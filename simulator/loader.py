@@ -7,6 +7,7 @@ the bad value and what is allowed; nothing else escapes.
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import types
 import typing
@@ -19,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 from .errors import ScenarioError, format_path
 from .scenario import Scenario
 from .scenario_rules import resolve
+from .units import format_duration
 
 __all__ = ["load_scenario", "read_document"]
 
@@ -187,6 +189,13 @@ def _walk(loc: tuple[Any, ...]) -> tuple[tuple[Any, ...], type[BaseModel] | None
     return tuple(out), owner, field
 
 
+def _is_duration(field: Any) -> bool:
+    """Whether the field holds a duration (its value is checked after the conversion)."""
+    return any(
+        getattr(meta, "func", None) is format_duration for meta in getattr(field, "metadata", [])
+    )
+
+
 def _bounds(field: Any) -> tuple[Any, Any]:
     low = high = None
     for meta in getattr(field, "metadata", []):
@@ -203,6 +212,8 @@ def _translate(exc: ValidationError) -> ScenarioError:
     kind = error["type"]
     value = error.get("input")
     path = format_path(loc)
+    if isinstance(value, float) and math.isfinite(value) and _is_duration(field):
+        value = format_duration(value)  # as a file spells it: '0s', not the seconds 0.0
     if kind == "extra_forbidden":
         allowed = list(_keys(owner)) if owner else []
         close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)

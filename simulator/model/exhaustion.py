@@ -42,6 +42,7 @@ class ExhaustionMonitor:
         self.upper = subnet.capacity * params.upper_percent / 100
         self.lower = subnet.capacity * params.lower_percent / 100
         self._queued = False
+        self._last_k = -1  # the poll instant (in intervals) that ran last
         self.literal = literal  # test switch: poll every interval, changed or not
         if literal:
             self._queued = True
@@ -54,12 +55,15 @@ class ExhaustionMonitor:
             return
         self._queued = True
         k = math.ceil(self.env.now / self.interval - 1e-9)
+        if k <= self._last_k:  # this instant's poll has run: changes after it wait
+            k = self._last_k + 1
         LateEvent(self.env, k * self.interval - self.env.now, POLL_PRIORITY).callbacks.append(
             self._poll
         )
 
     def _poll(self, _event: simpy.Event) -> None:
         self._queued = False
+        self._last_k = round(self.env.now / self.interval)
         if self.literal:
             self._queued = True
             LateEvent(self.env, self.interval, POLL_PRIORITY).callbacks.append(self._poll)

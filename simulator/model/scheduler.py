@@ -40,6 +40,7 @@ class NodeIndex:
         if len(names) == 1:  # one pool: its heap is the cluster's heap
             self._heaps[names[0]] = self._heaps[None]
         self._single = len(names) == 1
+        self._live_hint = 16  # entries a compacted heap held: the next compaction's yardstick
 
     def _key(self, node: Node) -> tuple[int, ...]:
         if self.by_resources:
@@ -63,11 +64,20 @@ class NodeIndex:
             if key == node.sched_key:
                 return
             node.sched_key = key
-            heapq.heappush(self._heaps[node.pool], (key, node))
+            self._push(self._heaps[node.pool], (key, node))
             if not self._single:
-                heapq.heappush(self._heaps[None], (key, node))
+                self._push(self._heaps[None], (key, node))
         else:
             node.sched_key = None
+
+    def _push(self, heap: list[tuple[tuple[int, ...], Node]], entry: tuple) -> None:
+        heapq.heappush(heap, entry)
+        if len(heap) > 64 and len(heap) > 4 * self._live_hint:
+            # Stale entries pile up under churn: keep only each node's current one, so the
+            # heap stays proportional to the nodes, not to the pod events.
+            heap[:] = [e for e in heap if e[0] == e[1].sched_key and e[1].schedulable]
+            heapq.heapify(heap)
+            self._live_hint = max(len(heap), 16)
 
     def pick(self, pool: str | None, pod: Pod) -> Node | None:
         """The best schedulable node in ``pool`` (any pool for ``None``) that fits ``pod``."""
