@@ -319,6 +319,13 @@ def _upgrades(world: World) -> list[dict[str, Any]]:
 
 def build_result(world: World) -> Result:
     """Turn a finished world's records into frames and a summary."""
+    from .model.clock import collector_paused
+
+    with collector_paused():
+        return _build(world)
+
+
+def _build(world: World) -> Result:
     events = pd.DataFrame(
         world.recorder.events,
         columns=["time_s", "kind", "cluster", "node_pool", "node", "subnet", "message"],

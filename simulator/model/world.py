@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import os
 from collections.abc import Callable
 
@@ -12,6 +11,7 @@ from ..cni import ModelContext
 from ..scenario import Scenario, TimelineEvent
 from ..streams import Streams
 from .autoscaler import ClusterAutoscaler
+from .clock import collector_paused
 from .cluster import ClusterRuntime
 from .exhaustion import ExhaustionMonitor
 from .node_agent import TickBus
@@ -108,15 +108,8 @@ class World:
         for workload in self.scenario.workloads:
             self.clusters[workload.cluster].add_workload(workload)
         self.env.process(self._timeline(self.scenario.timeline))
-        # The model's objects live for the whole run and hold few reference cycles; the
-        # cyclic collector's full passes over millions of them cost more than they free.
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
+        with collector_paused():
             self._advance(progress, check)
-        finally:
-            if collecting:
-                gc.enable()
 
     def _advance(
         self, progress: Callable[[float], None] | None, check: Callable[[World], None] | None
