@@ -280,6 +280,37 @@ def _output(output: Path | None, name: str, suffix: str, force: bool) -> Path:
     return target
 
 
+def _run_variants(work, kind, scenario, cni, sets, replicas, seed, output, force, jobs, dask):
+    """Shared by compare and sweep: every variant × replica on the chosen executor, with
+    a progress bar; returns the result and the folder it was saved to."""
+    from .batch import make_executor
+    from .variants import parse_settings, variants
+
+    settings = parse_settings(sets)
+    spec = load_scenario(scenario)
+    target = _output(output, spec.name, kind, force)
+    cnis = _cnis(cni)
+    count = len(variants(cnis, settings)) * replicas
+    executor = make_executor(jobs, dask)
+    try:
+        result = _with_progress(
+            count,
+            kind,
+            lambda tick: work(
+                scenario,
+                settings=settings,
+                cnis=cnis,
+                replicas=replicas,
+                seed=seed,
+                executor=executor,
+                progress=tick,
+            ),
+        )
+    finally:
+        executor.close()
+    return result, result.save(target, force=force)
+
+
 @cli.command()
 @click.argument("scenario", type=click.Path(path_type=Path))
 @click.option("--cni", "cni", metavar="MODES", help="comma-separated: traditional,dynamic")
@@ -293,32 +324,11 @@ def _output(output: Path | None, name: str, suffix: str, force: bool) -> Path:
 @_executor_options
 def compare(scenario, cni, sets, replicas, seed, output, force, jobs, dask) -> None:
     """Run SCENARIO once per variant (same seeds) and compare address use."""
-    from .batch import make_executor
     from .compare import compare as run_compare
-    from .variants import parse_settings, variants
 
-    settings = parse_settings(sets)
-    spec = load_scenario(scenario)
-    target = _output(output, spec.name, "compare", force)
-    count = len(variants(_cnis(cni), settings)) * replicas
-    executor = make_executor(jobs, dask)
-    try:
-        result = _with_progress(
-            count,
-            "compare",
-            lambda tick: run_compare(
-                scenario,
-                cnis=_cnis(cni),
-                settings=settings,
-                replicas=replicas,
-                seed=seed,
-                executor=executor,
-                progress=tick,
-            ),
-        )
-    finally:
-        executor.close()
-    saved = result.save(target, force=force)
+    result, saved = _run_variants(
+        run_compare, "compare", scenario, cni, sets, replicas, seed, output, force, jobs, dask
+    )
     shown = result.table[
         [
             "variant",
@@ -427,32 +437,11 @@ def plan(scenario, subnets, replicas, max_ip_wait, seed, output, force, jobs, da
 @_executor_options
 def sweep(scenario, sets, cni, replicas, seed, output, force, jobs, dask) -> None:
     """Run SCENARIO for every combination of --set values × replicas."""
-    from .batch import make_executor
     from .sweep import sweep as run_sweep
-    from .variants import parse_settings, variants
 
-    settings = parse_settings(sets)
-    spec = load_scenario(scenario)
-    target = _output(output, spec.name, "sweep", force)
-    count = len(variants(_cnis(cni), settings)) * replicas
-    executor = make_executor(jobs, dask)
-    try:
-        result = _with_progress(
-            count,
-            "sweep",
-            lambda tick: run_sweep(
-                scenario,
-                settings,
-                cnis=_cnis(cni),
-                replicas=replicas,
-                seed=seed,
-                executor=executor,
-                progress=tick,
-            ),
-        )
-    finally:
-        executor.close()
-    saved = result.save(target, force=force)
+    result, saved = _run_variants(
+        run_sweep, "sweep", scenario, cni, sets, replicas, seed, output, force, jobs, dask
+    )
     failed = int(result.table["error"].notna().sum())
     click.echo(f"{len(result.table)} runs, {failed} failed; results written to {saved}/")
 
