@@ -52,7 +52,7 @@ def _executor_options(func):
     return func
 
 
-def _with_progress(total: int, desc: str, work):
+def _with_progress(total: int | None, desc: str, work):
     from tqdm import tqdm
 
     with tqdm(
@@ -408,13 +408,19 @@ def plan(scenario, subnets, replicas, max_ip_wait, seed, output, force, jobs, da
     target = _output(output, spec.name, "plan", force)
     executor = make_executor(jobs, dask)
     try:
-        result = run_plan(
-            scenario,
-            subnets=list(subnets) or None,
-            replicas=replicas,
-            seed=seed,
-            max_ip_wait=max_ip_wait,
-            executor=executor,
+        # The bisection decides how many runs it needs: the bar counts them, no total.
+        result = _with_progress(
+            None,
+            "plan",
+            lambda tick: run_plan(
+                scenario,
+                subnets=list(subnets) or None,
+                replicas=replicas,
+                seed=seed,
+                max_ip_wait=max_ip_wait,
+                executor=executor,
+                progress=tick,
+            ),
         )
     finally:
         executor.close()
