@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .errors import OutputExistsError
 
-__all__ = ["check_target", "write_folder"]
+__all__ = ["check_file_target", "check_target", "write_file", "write_folder"]
 
 
 def check_target(target: Path, *, force: bool) -> None:
@@ -43,5 +43,36 @@ def write_folder(
             staging.rename(target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return target
+
+
+def check_file_target(target: Path, *, force: bool) -> None:
+    """Refuse an output file that exists (unless ``force``) or is a folder."""
+    if target.is_dir():
+        raise OutputExistsError(f"{target}: is a folder, not a file")
+    if target.exists() and not force:
+        raise OutputExistsError(f"{target}: exists already; use --force to replace it")
+
+
+def write_file(
+    path: str | os.PathLike[str], fill: Callable[[Path], None], *, force: bool = False
+) -> Path:
+    """Create the file ``path`` with ``fill(staging)``, staged next to it and renamed into
+    place; a failed fill leaves nothing, an existing file is replaced only with ``force``."""
+    target = Path(path)
+    check_file_target(target, force=force)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(
+        prefix=f".{target.stem}.", suffix=target.suffix, dir=target.parent
+    )
+    os.close(handle)
+    staging = Path(name)
+    try:
+        fill(staging)
+        os.chmod(staging, 0o644)
+        os.replace(staging, target)
+    except BaseException:
+        staging.unlink(missing_ok=True)
         raise
     return target

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -22,7 +21,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from .errors import IpsimError, OutputExistsError
+from .errors import IpsimError
+from .folders import check_file_target, write_file
 
 __all__ = [
     "DEFAULT_START",
@@ -30,6 +30,7 @@ __all__ = [
     "MetricsError",
     "load_series",
     "parse_start",
+    "results_file",
     "write_metrics",
 ]
 
@@ -80,7 +81,8 @@ def parse_start(text: str) -> float:
     return when.timestamp()
 
 
-def _read(folder: Path, name: str) -> Path:
+def results_file(folder: Path, name: str) -> Path:
+    """``folder / name``, or a clear error when ``folder`` is not a results folder."""
     path = folder / name
     if not path.is_file():
         raise MetricsError(f"{folder}: not a results folder ({name} is missing)")
@@ -95,13 +97,13 @@ def load_series(folder: str | os.PathLike[str], step: float | None = None) -> pd
     folder = Path(folder)
     if not folder.is_dir():
         raise MetricsError(f"{folder}: no such results folder")
-    scenario = yaml.safe_load(_read(folder, "scenario.resolved.yaml").read_text())
-    summary = json.loads(_read(folder, "summary.json").read_text())
-    nnc = pd.read_csv(_read(folder, "nnc.csv"))
-    nodes = pd.read_csv(_read(folder, "nodes.csv")).set_index("node")
+    scenario = yaml.safe_load(results_file(folder, "scenario.resolved.yaml").read_text())
+    summary = json.loads(results_file(folder, "summary.json").read_text())
+    nnc = pd.read_csv(results_file(folder, "nnc.csv"))
+    nodes = pd.read_csv(results_file(folder, "nodes.csv")).set_index("node")
     duration = float(summary["duration_s"])
     if step is None:
-        step = float(pd.read_csv(_read(folder, "subnets.csv"), nrows=2)["time_s"].iloc[-1])
+        step = float(pd.read_csv(results_file(folder, "subnets.csv"), nrows=2)["time_s"].iloc[-1])
     if not step > 0 or not math.isfinite(step):
         raise MetricsError(f"--step: must be a positive number of seconds (got {step!r})")
     grid = np.append(np.arange(math.ceil(duration / step - 1e-9)) * step, duration)
@@ -187,24 +189,17 @@ def write_metrics(
 ) -> tuple[Path, int]:
     """Write the folder's CNS metrics to ``output`` atomically; returns (path, samples)."""
     target = Path(output)
-    if target.exists() and not force:
-        raise OutputExistsError(f"{target}: exists already; use --force to replace it")
-    if target.is_dir():
-        raise OutputExistsError(f"{target}: is a folder, not a file")
+    check_file_target(target, force=force)  # before the work, not after it
     series = load_series(folder, step)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, staging = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as out:
+
+    def fill(staging: Path) -> None:
+        with open(staging, "w", encoding="utf-8", newline="\n") as out:
             if fmt == "csv":
                 series.to_csv(out, index=False)
             else:
                 begin = parse_start(DEFAULT_START) if start is None else start
                 for line in openmetrics_lines(series, begin):
                     out.write(line + "\n")
-        os.chmod(staging, 0o644)
-        os.replace(staging, target)
-    except BaseException:
-        Path(staging).unlink(missing_ok=True)
-        raise
+
+    write_file(target, fill, force=force)
     return target, len(series) * len(METRICS)
