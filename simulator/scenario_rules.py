@@ -17,7 +17,7 @@ from typing import Any
 from .errors import ScenarioError
 from .scenario import TIMELINE_ACTIONS, Cluster, NodePool, Scenario, Workload
 from .units import format_duration
-from .vm_sizes import VM_SIZES, allocatable_for
+from .vm_sizes import VM_SIZES, pool_allocatable
 
 __all__ = ["SubnetRef", "read_lifetimes", "resolve", "subnet_index"]
 
@@ -316,29 +316,22 @@ def _resolve_workload(w: Workload, i: int, clusters: dict[str, Cluster], base: P
         targets = [p for p in cluster.node_pools if w.node_pool in (None, p.name)]
         if w.kind == "daemonset":
             targets = [p for p in cluster.node_pools if p.name in (w.node_pools or pools)]
-        room = [_pool_allocatable(p) for p in targets]
+        room = [pool_allocatable(p) for p in targets]
         if not any(
-            r is None or (w.requests.cpu <= r[0] and w.requests.memory <= r[1]) for r in room
+            (r[0] is None or w.requests.cpu <= r[0]) and (r[1] is None or w.requests.memory <= r[1])
+            for r in room
         ):
             raise ScenarioError(
                 "requests more than any node of its pools can offer ("
                 + ", ".join(
                     f"{p.name}: {r[0]}m CPU, {r[1]}Mi"
                     for p, r in zip(targets, room, strict=True)
-                    if r
+                    if r[0] is not None
                 )
                 + " allocatable)",
                 path=f"{path}.requests",
             )
     return w.model_copy(update=update) if update else w
-
-
-def _pool_allocatable(pool: NodePool) -> tuple[int, int] | None:
-    if pool.allocatable is not None:
-        return pool.allocatable.cpu, pool.allocatable.memory
-    if pool.vm_size is not None:
-        return allocatable_for(pool.vm_size)
-    return None
 
 
 def _resolve_empirical(lifetime: Any, base: Path, path: str) -> Any:

@@ -207,3 +207,11 @@ def test_termination_grace_delays_the_release(scenario_doc):
     assert list(after["time_s"]) == [215.0, 216.0, 217.0, 218.0]
     pods = result.pods
     assert (pods["deleted_s"] == 180.0).all()
+
+
+def test_batch_size_recorded_as_clamped_from_the_first_row(scenario_doc):
+    # Batch 16 on nodes of max pods 10: CNS clamps the batch to 10, and every nnc.csv
+    # row says so, including the rows written before the node agent starts.
+    result = simulator.run(scenario_doc(nodes=3, max_pods=10, replicas=6))
+    assert set(result.nnc["batch_size"]) == {10}
+    assert set(result.nnc["max_ips"]) == {10}

@@ -104,7 +104,10 @@ class DynamicCni(CniMode):
             nnc.requested,
             nnc.nc_status,
             primary=int(nnc.primary is not None),
-            batch=agent.scaler.batch if agent else self.ctx.cluster.ipam.batch_size,
+            # Before the agent starts, the batch as CNS will clamp it (at most max pods).
+            batch=agent.scaler.batch
+            if agent
+            else min(self.ctx.cluster.ipam.batch_size, node.max_pods),
             max_ips=agent.scaler.max_ips if agent else node.max_pods,
             exhausted=agent.exhausted if agent else False,
         )

@@ -9,7 +9,6 @@ cancellation a state check and lets many pods stay cheap. Workload controllers
 from __future__ import annotations
 
 import hashlib
-import math
 
 from ..cni import CniMode, ModelContext, mode_for
 from ..scenario import Cluster, NodePool, Workload
@@ -184,8 +183,9 @@ class ClusterRuntime:
         self.ctx.recorder.node_event(node, "node_ready", "node registered and Ready")
         self.cni.node_ready(node)
         for i in range(pool.system_pods_per_node):
-            pod = self.new_pod(f"{node.name}-system-{i}", owner=self._system, pool=None)
-            pod.system = True
+            pod = self.new_pod(
+                f"{node.name}-system-{i}", owner=self._system, pool=None, system=True
+            )
             self.bind_daemon(pod, node)
         for daemonset in self.daemonsets:
             daemonset.node_ready(node)
@@ -386,9 +386,3 @@ class ClusterRuntime:
         self.request_schedule()
 
     # --- reporting ------------------------------------------------------------------
-
-    def resolve_surge(self, value: int | str, nodes: int) -> int:
-        """An upgrade's max surge: a count, or a percentage of the pool rounded up."""
-        if isinstance(value, int):
-            return value
-        return max(1, math.ceil(float(value.rstrip("%")) * nodes / 100 - 1e-9))

@@ -260,7 +260,6 @@ class NodeAgentV2(_Agent):
             self.scaler.batch, self.scaler.request_threshold_percent, self.scaler.max_ips
         )
         self.demand = 0
-        self.failed_releases = 0
         self._last_list = -math.inf
         self._list_queued = False
         self._retry_queued = False
@@ -323,7 +322,6 @@ class NodeAgentV2(_Agent):
             releasable = len(ips.available) + len(ips.pending_programming)
             if releasable < decision.release:
                 # All or nothing: nothing is marked, the request stays, retry later.
-                self.failed_releases += 1
                 if not self._failing:
                     self._failing = True
                     self.ctx.recorder.node_event(

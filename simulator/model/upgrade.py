@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..scenario import UpgradeNodePool
+from .workloads import resolve_count
 
 if TYPE_CHECKING:
     from .cluster import ClusterRuntime
@@ -26,7 +27,7 @@ def upgrade(cluster: ClusterRuntime, act: UpgradeNodePool):
     old = [n for n in cluster.live_nodes(pool.name)]
     # Batches are surge nodes wide: a surge of 0 would replace nothing and never end, so
     # it counts as 1, as 0 % does.
-    surge = min(max(cluster.resolve_surge(act.max_surge, len(old)), 1), max(len(old), 1))
+    surge = min(max(resolve_count(act.max_surge, len(old), round_up=True), 1), max(len(old), 1))
     record: dict[str, Any] = {
         "cluster": cluster.spec.name,
         "node_pool": pool.name,

@@ -70,9 +70,6 @@ class World:
             self.clusters[cluster.name] = runtime
         self.workload_cluster = {w.name: w.cluster for w in scenario.workloads}
 
-    def _now(self) -> float:
-        return self.env.now
-
     def _dynamic_pod_subnets(self) -> list[str]:
         names = {
             pool.pod_subnet
