@@ -15,6 +15,7 @@ import yaml
 
 from .addressing import SubnetPool
 from .folders import check_target, write_folder
+from .model.clock import collector_paused
 from .model.recorder import NNC_COLUMNS
 from .scenario import Scenario
 
@@ -241,10 +242,7 @@ def _summary(world: World) -> dict[str, Any]:
             "exhausted_at_end": s.exhausted,
             "mean_allocated": round(_time_mean(s.changes, 1, end), 3),
             "mean_assigned": round(_time_mean(s.changes, 2, end), 3),
-            "holders": {
-                holder: max(c for t, h, c in s.holder_changes if h == holder)
-                for holder in sorted(s.held_by)
-            },
+            "holders": {holder: s.peak_held.get(holder, 0) for holder in sorted(s.held_by)},
         }
     nodes = [n for c in world.clusters.values() for n in c.nodes]
     pods = [p for c in world.clusters.values() for p in c.pods]
@@ -319,8 +317,6 @@ def _upgrades(world: World) -> list[dict[str, Any]]:
 
 def build_result(world: World) -> Result:
     """Turn a finished world's records into frames and a summary."""
-    from .model.clock import collector_paused
-
     with collector_paused():
         return _build(world)
 

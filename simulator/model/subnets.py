@@ -41,6 +41,7 @@ class SubnetState:
         self.exhaustion_listeners: list[Callable[[bool], None]] = []
         # Addresses held per ``cluster/node pool`` and every change of those counts.
         self.held_by: dict[str, int] = {}
+        self.peak_held: dict[str, int] = {}
         self.holder_changes: list[tuple[float, str, int]] = []
         # Called whenever the allocated count changes (the exhaustion poller).
         self.on_allocated: Callable[[], None] | None = None
@@ -102,6 +103,8 @@ class SubnetState:
     def _hold(self, holder: str, delta: int) -> None:
         count = self.held_by.get(holder, 0) + delta
         self.held_by[holder] = count
+        if count > self.peak_held.get(holder, 0):
+            self.peak_held[holder] = count
         now = self._clock.now
         last = self.holder_changes[-1] if self.holder_changes else None
         if last is not None and last[0] == now and last[1] == holder:
