@@ -177,12 +177,12 @@ class ClusterAutoscaler:
             return max(shares)
         return len(node.pods) / max(node.max_pods, 1)
 
-    def _movable(self, node: Node, others: list[Node]) -> bool:
-        """Whether the node's non-daemon pods fit on the other nodes."""
+    def _movable(self, node: Node, nodes: list[Node]) -> bool:
+        """Whether the node's non-daemon pods fit on the other ``nodes``."""
         pods = [p for p in node.pods if not p.system and p.deleted_s is None]
         if not pods:
             return True
-        bins = [self._bin_of(o) for o in others]
+        bins = [self._bin_of(o) for o in nodes if o is not node]
         return all(any(b.take(p) for b in bins) for p in sorted(pods, key=lambda p: p.seq))
 
     def _scale_down(self) -> float | None:
@@ -203,8 +203,7 @@ class ClusterAutoscaler:
             count = len(live) - sum(n in self.removing for n in live)
             for node in ready:
                 low = self.utilization(node) < profile.scale_down_utilization_threshold
-                others = [o for o in ready if o is not node]
-                if low and self._movable(node, others):
+                if low and self._movable(node, ready):
                     self.unneeded_since.setdefault(node, now)
                 else:
                     self.unneeded_since.pop(node, None)
