@@ -57,19 +57,27 @@ def prepare_variants(
     path: str | os.PathLike[str],
     cnis: list[str] | None,
     settings: list[tuple[str, list[Any]]],
+    *,
+    strict: bool = True,
 ) -> tuple[dict[str, Any], str, list[tuple[dict[str, Any], dict[str, Any]]]]:
-    """The scenario document, its folder and each variant's (params, document), every
-    variant validated up front so a bad one is reported before anything runs."""
+    """The scenario document, its folder and each variant's (params, document).
+
+    ``strict``: every variant is validated up front, so a bad one is reported before
+    anything runs. Otherwise a variant whose settings do not fit becomes a document that
+    fails with that error when it runs (a sweep's row, not a crash)."""
     document = read_document(path)
     base = str(Path(path).resolve().parent)
     out = []
     for params in variants(cnis, settings):
         sets = {k: v for k, v in params.items() if k != "cni"}
-        doc = apply_settings(document, sets, params.get("cni"))
         try:
-            load_scenario(doc, base=base)
+            doc = apply_settings(document, sets, params.get("cni"))
+            if strict:
+                load_scenario(doc, base=base)
         except IpsimError as exc:
-            raise IpsimError(f"{path}: variant {label(params)}: {exc}") from None
+            if strict:
+                raise IpsimError(f"{path}: variant {label(params)}: {exc}") from None
+            doc = {"__invalid__": str(exc)}
         out.append((params, doc))
     return document, base, out
 

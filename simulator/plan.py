@@ -25,7 +25,7 @@ from .errors import IpsimError
 from .folders import write_folder
 from .loader import load_scenario, read_document
 from .scenario_rules import MAX_PREFIX, MIN_PREFIX
-from .variants import set_key
+from .variants import apply_settings
 
 __all__ = ["Plan", "SubnetPlan", "plan"]
 
@@ -195,7 +195,7 @@ class _Search:
 
     def evaluate(self, prefix: int) -> list[Outcome]:
         if prefix not in self.cache:
-            doc = _with(self.document, self.key_path, self.cidr(prefix))
+            doc = apply_settings(self.document, {self.key_path: self.cidr(prefix)})
             specs = [
                 RunSpec(doc, s, self.base, {"subnet": self.name, "prefix": prefix}, replica=r)
                 for r, s in enumerate(self.seeds)
@@ -275,11 +275,3 @@ class _Search:
                     }
                 )
         return out
-
-
-def _with(document: dict[str, Any], key: str, value: str) -> dict[str, Any]:
-    import copy
-
-    doc = copy.deepcopy(document)
-    set_key(doc, key, value)
-    return doc

@@ -86,25 +86,9 @@ def sweep(
     seed: int | None = None,
     executor: Executor | None = None,
     progress: Callable[[int], None] | None = None,
-    validate: bool = False,
 ) -> Sweep:
     """Every combination × replica; a run that fails is a row with its error."""
-    from .loader import read_document
-    from .variants import apply_settings, variants
-
-    if validate:
-        document, base, prepared = prepare_variants(path, cnis, settings)
-    else:
-        document = read_document(path)
-        base = str(Path(path).resolve().parent)
-        prepared = []
-        for params in variants(cnis, settings):
-            sets = {k: v for k, v in params.items() if k != "cni"}
-            try:
-                doc = apply_settings(document, sets, params.get("cni"))
-            except Exception as exc:  # reported as the run's error below
-                doc = {"__invalid__": str(exc)}
-            prepared.append((params, doc))
+    document, base, prepared = prepare_variants(path, cnis, settings, strict=False)
     first = seed if seed is not None else int(document.get("seed", 0) or 0)
     seeds = replica_seeds(first, replicas) if replicas > 1 else [first]
     specs = [
