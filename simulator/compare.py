@@ -21,7 +21,7 @@ from .folders import write_folder
 from .loader import load_scenario, read_document
 from .variants import apply_settings, variants
 
-__all__ = ["Comparison", "compare", "label", "prepare_variants"]
+__all__ = ["Comparison", "compare", "label", "prepare_variants", "replica_bands"]
 
 #: comparison.csv columns after the variant's own.
 METRICS = [
@@ -181,17 +181,22 @@ def compare(
 
 def _series(outcomes: list[Outcome], varying: set[str]) -> pd.DataFrame:
     """Allocated and assigned over time per variant and subnet, median over replicas."""
-    parts = []
-    for o in outcomes:
-        if o.subnets is None:
-            continue
-        frame = o.subnets[["time_s", "subnet", "capacity", "allocated", "assigned"]].copy()
-        frame["variant"] = label(o.params, varying)
-        frame["replica"] = o.replica
-        parts.append(frame)
-    if not parts:
+    named = [(label(o.params, varying), o.subnets) for o in outcomes if o.subnets is not None]
+    return replica_bands(named)
+
+
+def replica_bands(runs: list[tuple[str, pd.DataFrame]]) -> pd.DataFrame:
+    """From (variant, subnets frame) per run: per variant, subnet and sample time, the
+    median capacity, allocated and assigned, and allocated's p5 and p95 across runs."""
+    if not runs:
         return pd.DataFrame(columns=["variant", "subnet", "time_s", "capacity", "allocated"])
-    frames = pd.concat(parts, ignore_index=True)
+    frames = pd.concat(
+        [
+            frame[["time_s", "subnet", "capacity", "allocated", "assigned"]].assign(variant=name)
+            for name, frame in runs
+        ],
+        ignore_index=True,
+    )
     grouped = frames.groupby(["variant", "subnet", "time_s"], sort=False)
     out = grouped[["capacity", "allocated", "assigned"]].median().reset_index()
     out["allocated_p5"] = grouped["allocated"].quantile(0.05).to_numpy()

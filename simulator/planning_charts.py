@@ -16,7 +16,6 @@ __all__ = [
     "plot_capacity",
     "plot_comparison",
     "plot_plan",
-    "plot_replicas",
     "plot_sweep",
 ]
 
@@ -72,11 +71,6 @@ def plot_comparison(series: pd.DataFrame, title: str, path: str | Path | None = 
     axes[-1, 0].set_xlabel(f"simulated time ({unit})")
     fig.suptitle(title, fontsize=11)
     return _save(fig, path)
-
-
-def plot_replicas(series: pd.DataFrame, title: str, path: str | Path | None = None) -> plt.Figure:
-    """Allocated and assigned per subnet across replicas: median with a p5–p95 band."""
-    return plot_comparison(series.assign(variant="median of replicas"), title, path)
 
 
 def plot_plan(table: pd.DataFrame, title: str, path: str | Path | None = None) -> plt.Figure:

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .batch import Executor, LocalExecutor, Outcome, RunSpec, replica_seeds
+from .compare import replica_bands
 from .errors import IpsimError
 from .folders import write_folder
 from .loader import read_document
@@ -47,20 +48,13 @@ class Replicas:
         return out
 
     def series(self) -> pd.DataFrame:
-        parts = []
-        for o in self.outcomes:
-            if o.result is not None:
-                frame = o.result.subnets[["time_s", "subnet", "capacity", "allocated", "assigned"]]
-                parts.append(frame.assign(replica=o.replica))
-        frames = pd.concat(parts, ignore_index=True)
-        grouped = frames.groupby(["subnet", "time_s"], sort=False)
-        out = grouped[["capacity", "allocated", "assigned"]].median().reset_index()
-        out["allocated_p5"] = grouped["allocated"].quantile(0.05).to_numpy()
-        out["allocated_p95"] = grouped["allocated"].quantile(0.95).to_numpy()
-        return out
+        """Each subnet's allocated over time: median and p5–p95 across replicas."""
+        return replica_bands(
+            [("median of replicas", o.result.subnets) for o in self.outcomes if o.result]
+        )
 
     def save(self, directory: str | os.PathLike[str], *, force: bool = False) -> Path:
-        from .planning_charts import plot_replicas
+        from .planning_charts import plot_comparison
 
         def fill(folder: Path) -> None:
             for o in self.outcomes:
@@ -77,7 +71,7 @@ class Replicas:
                 "spread": self.spread(),
             }
             (folder / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-            plot_replicas(
+            plot_comparison(
                 self.series(),
                 f"{self.name}: {len(self.outcomes)} replicas (median, p5-p95 band)",
                 folder / "utilization.png",
