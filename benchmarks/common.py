@@ -15,7 +15,15 @@ import simpy
 
 import simulator
 
-__all__ = ["bare_replay", "model_run", "node_pools", "peak_rss_mib", "scale_scenario", "timed"]
+__all__ = [
+    "bare_replay",
+    "model_run",
+    "node_pools",
+    "peak_rss_mib",
+    "replay_times",
+    "scale_scenario",
+    "timed",
+]
 
 
 def peak_rss_mib() -> float:
@@ -109,6 +117,16 @@ def bare_replay(arrivals: list[float], lifetimes: list[float], end: float) -> in
     env.process(source())
     env.run(until=end)
     return events
+
+
+def replay_times(result: simulator.Result) -> tuple[list[float], list[float], float]:
+    """The job pods' arrival times, how long each stayed (until its address was free, or
+    the end of the run) and the run's end: what the floor replays."""
+    jobs = result.pods[result.pods["workload"] == "batch"]
+    end = float(result.summary["duration_s"])
+    arrivals = jobs["created_s"].tolist()
+    stays = (jobs["deleted_s"].fillna(end) - jobs["created_s"]).tolist()
+    return arrivals, stays, end
 
 
 def model_run(doc: dict[str, Any]) -> tuple[simulator.Result, int]:

@@ -15,7 +15,7 @@ import argparse
 import gc
 import math
 
-from common import bare_replay, model_run, scale_scenario, timed
+from common import bare_replay, model_run, replay_times, scale_scenario, timed
 
 
 def exponent(points: list[tuple[float, float]]) -> float:
@@ -38,13 +38,10 @@ def grow(way: str, nodes: int, lifecycles: float, concurrent: float, hours: floa
             hours=hours * (factor if way == "longer" else 1),
         )
         wall, (result, _) = timed(lambda doc=doc: model_run(doc))
-        jobs = result.pods[result.pods["workload"] == "batch"]
-        end = float(result.summary["duration_s"])
-        arrivals = jobs["created_s"].tolist()
-        gone = (jobs["deleted_s"].fillna(end) - jobs["created_s"]).tolist()
-        del result, jobs
+        arrivals, stays, end = replay_times(result)
+        del result
         gc.collect()  # the floor should not pay for the model's leftovers
-        bare, _ = timed(lambda a=arrivals, g=gone, e=end: bare_replay(a, g, e))
+        bare, _ = timed(lambda a=arrivals, g=stays, e=end: bare_replay(a, g, e))
         pods = len(arrivals)
         model.append((pods, wall))
         floor.append((pods, bare))

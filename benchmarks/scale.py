@@ -13,22 +13,17 @@ from __future__ import annotations
 import argparse
 import gc
 
-from common import bare_replay, model_run, peak_rss_mib, scale_scenario, timed
+from common import bare_replay, model_run, peak_rss_mib, replay_times, scale_scenario, timed
 
 
 def measure(cni: str, nodes: int, lifecycles: float, concurrent: float, hours: float) -> None:
     doc = scale_scenario(cni, nodes=nodes, lifecycles=lifecycles, concurrent=concurrent,
                          hours=hours)  # fmt: skip
     wall, (result, events) = timed(lambda: model_run(doc))
-    pods = result.pods
-    jobs = pods[pods["workload"] == "batch"]
-    arrivals = jobs["created_s"].tolist()
-    # Each pod leaves when its address is free again (or at the end of the run).
-    end = float(result.summary["duration_s"])
-    gone = jobs["deleted_s"].fillna(end).to_numpy() - jobs["created_s"].to_numpy()
-    del result, pods
-    gc.collect()
-    floor, floor_events = timed(lambda: bare_replay(arrivals, gone.tolist(), end))
+    arrivals, stays, end = replay_times(result)
+    del result
+    gc.collect()  # the floor should not pay for the model's leftovers
+    floor, floor_events = timed(lambda: bare_replay(arrivals, stays, end))
     count = len(arrivals)
     print(
         f"{cni:11} nodes {nodes:,}  pod lifecycles {count:,}  model {wall:.1f} s "
