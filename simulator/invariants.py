@@ -32,7 +32,6 @@ import weakref
 from typing import TYPE_CHECKING
 
 from .addressing import SubnetPool
-from .model.recorder import NNC_COLUMNS
 from .pool_monitor import PoolCounts, decide_v1
 
 if TYPE_CHECKING:
@@ -261,10 +260,9 @@ def check_at_rest(world: World, quiet: float | None = None) -> int:
     """Pool monitor v1 at rest: a live node whose pool has not changed for ``quiet``
     seconds (default: two monitor intervals) keeps requested − assigned ≥ minFree, unless
     its request is at the node's maximum. Returns how many nodes were checked."""
-    time_at, node_at = NNC_COLUMNS.index("time_s"), NNC_COLUMNS.index("node")
     last_row: dict[str, float] = {}
-    for row in world.recorder.nnc:
-        last_row[row[node_at]] = row[time_at]
+    for when, node, _state in world.recorder.nnc:
+        last_row[node.name] = when
     now = world.env.now
     checked = 0
     for cluster in world.clusters.values():

@@ -23,26 +23,23 @@ class NodeIpPool:
         self.pending_programming: OrderedDict[int, None] = OrderedDict()
         self.pending_release: set[int] = set()
         self.assigned: dict[int, object] = {}
-
-    @property
-    def held(self) -> int:
-        """Every secondary address CNS knows, whatever its state."""
-        return (
-            len(self.available)
-            + len(self.pending_programming)
-            + len(self.pending_release)
-            + len(self.assigned)
-        )
+        # Every secondary address CNS knows, whatever its state: a count kept as they
+        # come and go, read on every pool change.
+        self.held = 0
 
     def add_pending_programming(self, addresses: Iterable[int]) -> None:
         """New addresses from the control plane, not yet usable by pods."""
+        before = len(self.pending_programming)
         for address in addresses:
             self.pending_programming[address] = None
+        self.held += len(self.pending_programming) - before
 
     def add_available(self, addresses: Iterable[int]) -> None:
         """Addresses usable at once (traditional CNI's fixed set)."""
+        before = len(self.available)
         for address in addresses:
             self.available[address] = None
+        self.held += len(self.available) - before
 
     def program(self, addresses: Iterable[int]) -> int:
         """Move programmed addresses to Available; returns how many moved.
@@ -87,11 +84,17 @@ class NodeIpPool:
     def remove(self, addresses: Iterable[int]) -> None:
         """The control plane took addresses back: forget them, whatever their state."""
         for address in addresses:
-            self.pending_release.discard(address)
-            self.pending_programming.pop(address, None)
-            self.available.pop(address, None)
             if address in self.assigned:
                 raise ValueError("an assigned address cannot be taken back")
+            if address in self.pending_release:
+                self.pending_release.discard(address)
+            elif address in self.pending_programming:
+                del self.pending_programming[address]
+            elif address in self.available:
+                del self.available[address]
+            else:
+                continue
+            self.held -= 1
 
     def all_addresses(self) -> list[int]:
         """Every address this pool holds."""

@@ -16,7 +16,6 @@ import yaml
 from .addressing import SubnetPool
 from .folders import check_target, write_folder
 from .model.clock import collector_paused
-from .model.recorder import NNC_COLUMNS
 from .scenario import Scenario
 
 if TYPE_CHECKING:
@@ -202,10 +201,10 @@ def _pod_frame(world: World) -> pd.DataFrame:
                     p.created_s,
                     p.scheduled_s,
                     p.ip_s,
-                    p.running_s,
+                    p.running_at(end),
                     p.deleted_s,
                     _ip_wait(p, end),
-                    p.phase,
+                    p.phase_at(end),
                 )
             )
     return pd.DataFrame(rows, columns=_POD_COLUMNS)
@@ -265,7 +264,7 @@ def _summary(world: World) -> dict[str, Any]:
         "operations_refused": sum(e.kind == "preflight_refused" for e in world.recorder.events),
         "pods": {
             "created": len(pods),
-            "running_at_end": sum(p.phase == "running" for p in pods),
+            "running_at_end": sum(p.phase_at(end) == "running" for p in pods),
             "pending_at_end": sum(p.phase == "pending" for p in pods),
             "waiting_for_ip_at_end": sum(p.phase == "waiting" for p in pods),
             "waited_for_ip": sum(w > 0 for w in waits),
@@ -326,7 +325,7 @@ def _build(world: World) -> Result:
         world.recorder.events,
         columns=["time_s", "kind", "cluster", "node_pool", "node", "subnet", "message"],
     )
-    nnc = pd.DataFrame(world.recorder.nnc, columns=NNC_COLUMNS)
+    nnc = world.recorder.nnc_frame()
     return Result(
         scenario=world.scenario,
         seed=world.seed,

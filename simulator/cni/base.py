@@ -31,15 +31,17 @@ class _Call(Event):
         self, env: simpy.Environment, delay: float, action: Callable[..., Any], args: tuple
     ) -> None:
         self.env = env
-        self.callbacks = [self._run]
+        self.callbacks = [_run_call]
         self._value = None
         self._ok = True
         self.action = action
         self.args = args
         env.schedule(self, NORMAL, delay)
 
-    def _run(self, _event: Event) -> None:
-        self.action(*self.args)
+
+def _run_call(call: _Call) -> None:
+    # A plain function, not a bound method: nothing to allocate per call.
+    call.action(*call.args)
 
 
 @dataclass

@@ -98,18 +98,29 @@ class DynamicCni(CniMode):
 
     def record(self, node: Node) -> None:
         nnc: NncState = node.cni
+        ips = node.ips
         agent = self._agents.get(id(node))
+        if agent is not None:
+            scaler = agent.scaler
+            batch, max_ips, exhausted = scaler.batch, scaler.max_ips, agent.exhausted
+        else:  # before the agent starts: the batch as CNS will clamp it (≤ max pods)
+            batch = min(self.ctx.cluster.ipam.batch_size, node.max_pods)
+            max_ips, exhausted = node.max_pods, False
         self.ctx.recorder.nnc_state(
             node,
-            nnc.requested,
-            nnc.nc_status,
-            primary=int(nnc.primary is not None),
-            # Before the agent starts, the batch as CNS will clamp it (at most max pods).
-            batch=agent.scaler.batch
-            if agent
-            else min(self.ctx.cluster.ipam.batch_size, node.max_pods),
-            max_ips=agent.scaler.max_ips if agent else node.max_pods,
-            exhausted=agent.exhausted if agent else False,
+            (
+                nnc.requested,
+                ips.held,
+                int(nnc.primary is not None),
+                len(ips.assigned),
+                len(ips.available),
+                len(ips.pending_release),
+                len(ips.pending_programming),
+                batch,
+                max_ips,
+                exhausted,
+                nnc.nc_status,
+            ),
         )
 
     def _exhaustion(self, subnet: SubnetState, flag: bool) -> None:

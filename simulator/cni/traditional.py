@@ -65,6 +65,9 @@ class TraditionalCni(CniMode):
 
     def record(self, node: Node) -> None:
         # The node's own address is the NIC's primary; the max-pods secondaries never change.
+        ips = node.ips
         self.ctx.recorder.nnc_state(
-            node, node.max_pods, "", primary=1, batch=0, max_ips=node.max_pods
-        )
+            node,
+            (node.max_pods, ips.held, 1, len(ips.assigned), len(ips.available), 0, 0, 0,
+             node.max_pods, False, ""),
+        )  # fmt: skip

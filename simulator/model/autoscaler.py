@@ -252,7 +252,7 @@ class ClusterAutoscaler:
             cluster.drain_node(node)
             delay += cluster.timings.node_drain
         else:
-            node.cordoned = True
+            node.cordon()
             cluster.index.update(node)
         cluster.ctx.after(delay, self._delete, node)
 

@@ -44,4 +44,10 @@ def collector_paused() -> Iterator[None]:
         yield
     finally:
         if collecting:
+            # Everything allocated meanwhile is still in the youngest generation: enabling
+            # the collector as is would make its next pass walk all of it. Move it to the
+            # oldest generation instead (freeze, then unfreeze), as a pass would have.
+            if gc.get_freeze_count() == 0:  # leave anyone else's frozen objects be
+                gc.freeze()
+                gc.unfreeze()
             gc.enable()

@@ -180,6 +180,7 @@ class ClusterRuntime:
         if not node.alive:
             return
         node.ready_s = self.env.now
+        node.schedulable = not node.cordoned
         self.ctx.recorder.node_event(node, "node_ready", "node registered and Ready")
         self.cni.node_ready(node)
         for i in range(pool.system_pods_per_node):
@@ -196,8 +197,9 @@ class ClusterRuntime:
 
     def remove_node(self, node: Node) -> None:
         """Delete a node at once: its pods are evicted and every address it held goes back."""
-        node.cordoned = True
+        node.cordon()
         node.deleted_s = self.env.now
+        self.index.update(node)
         for pod in sorted(node.pods, key=lambda p: p.seq):
             if pod.ip is not None and pod.gone_s is None:
                 self.cni.pod_subnet(node).assign_delta(-1)
@@ -214,7 +216,7 @@ class ClusterRuntime:
     def drain_node(self, node: Node) -> None:
         """Cordon ``node`` and evict its pods (daemon pods stay until the node goes);
         evicted pods keep their addresses while they terminate, their owners replace them."""
-        node.cordoned = True
+        node.cordon()
         self.index.update(node)
         self.ctx.recorder.node_event(node, "node_drained", "cordoned and drained")
         for pod in sorted(node.pods, key=lambda p: p.seq):
@@ -273,20 +275,28 @@ class ClusterRuntime:
         self.pods.append(pod)
         return pod
 
-    def enqueue(self, pod: Pod) -> None:
-        """A new pod waits for the scheduler."""
+    def enqueue(self, pod: Pod, *, last: bool = False) -> None:
+        """A new pod waits for the scheduler (``last``: see ``request_schedule``)."""
         self.pending[pod] = None
-        self.request_schedule()
+        self.request_schedule(last=last)
 
-    def request_schedule(self) -> None:
-        """Run a scheduling pass once, after the current instant's other events."""
-        if not self._schedule_queued and self.pending:
-            self._schedule_queued = True
-            self.ctx.after(0, self._schedule_pass)
+    def request_schedule(self, *, last: bool = False) -> None:
+        """Run a scheduling pass once, after the current instant's other events.
+
+        ``last``: the caller does nothing more in this event. When no other event of
+        this instant is queued either, the pass runs at once: the same order, one event
+        fewer (a Poisson arrival is nearly always alone at its instant)."""
+        if self._schedule_queued or not self.pending:
+            return
+        if last and self.env.peek() > self.env.now:
+            self._schedule_pass()
+            return
+        self._schedule_queued = True
+        self.ctx.after(0, self._schedule_pass)
 
     def _schedule_pass(self) -> None:
         self._schedule_queued = False
-        for pod, node in schedule(list(self.pending), self.index):
+        for pod, node in schedule(self.pending, self.index):  # read before any is bound
             del self.pending[pod]
             self._bind(pod, node)
         if self.pending and self.autoscaler is not None:
@@ -324,7 +334,14 @@ class ClusterRuntime:
             pod.ip = address
             pod.ip_s = self.env.now
             self.cni.pod_subnet(node).assign_delta(1)
-        self.ctx.after(self.timings.pod_start, self._started, pod)
+        start = self.timings.pod_start
+        if pod.lifetime is None:
+            self.ctx.after(start, self._started, pod)
+            return
+        # A job's pod: its Running instant changes nothing else, so one timed call covers
+        # start and run. Until then ``running_s`` lies ahead (see ``Pod.phase_at``).
+        pod.running_s = self.env.now + start
+        self.ctx.after(start + pod.lifetime, self.finish_pod, pod)
 
     def _started(self, pod: Pod) -> None:
         if pod.deleted_s is None:
@@ -332,7 +349,10 @@ class ClusterRuntime:
             pod.owner.running(pod)
 
     def _end(self, pod: Pod, reason: str) -> None:
-        pod.deleted_s = self.env.now
+        now = self.env.now
+        if pod.running_s is not None and pod.running_s > now:
+            pod.running_s = None  # a job's pod deleted before it got to Running
+        pod.deleted_s = now
         pod.end = reason
         self.pending.pop(pod, None)
 

@@ -43,6 +43,8 @@ class Node:
     used_cpu: int = 0
     used_mem: int = 0
     cordoned: bool = False  # no new pods (drain, deletion)
+    # Ready and not cordoned: a plain flag because the scheduler reads it on every pick.
+    schedulable: bool = False
     not_demand: int = 0  # pods on the node that CNS v2 does not count (hostNetwork, done)
     sched_key: tuple[int, ...] | None = None  # the node's entry in the scheduler's heaps
     upgraded: bool = False  # created by a node pool upgrade
@@ -53,9 +55,10 @@ class Node:
         """Who holds this node's addresses in per-subnet reports: ``cluster/node pool``."""
         return f"{self.cluster}/{self.pool}"
 
-    @property
-    def schedulable(self) -> bool:
-        return self.ready and not self.cordoned
+    def cordon(self) -> None:
+        """No new pods from now on (drain, scale-down, deletion)."""
+        self.cordoned = True
+        self.schedulable = False
 
     def fits(self, pod: Pod) -> bool:
         """Room for ``pod``: a pod slot under max pods, and its CPU and memory."""
@@ -132,3 +135,14 @@ class Pod:
         if self.running_s is None:
             return "starting"
         return "running"
+
+    def phase_at(self, now: float) -> str:
+        """``phase`` at ``now``: a job's pod knows its Running instant in advance."""
+        if self.running_s is not None and self.running_s > now and self.deleted_s is None:
+            return "starting"
+        return self.phase
+
+    def running_at(self, now: float) -> float | None:
+        """When the pod got Running, if it had by ``now``."""
+        running = self.running_s
+        return running if running is not None and running <= now else None

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
 
 from .entities import Node
 from .subnets import Clock
@@ -49,7 +53,7 @@ class Recorder:
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
         self.events: list[EventRecord] = []
-        self.nnc: list[tuple[object, ...]] = []  # NncRecord fields, as plain tuples
+        self.nnc: list[tuple[float, Node, tuple[object, ...]]] = []  # see nnc_state
 
     def event(
         self,
@@ -76,47 +80,60 @@ class Recorder:
             subnet=subnet or node.node_subnet.name,
         )
 
-    def nnc_state(
-        self,
-        node: Node,
-        requested: int,
-        nc_status: str,
-        *,
-        primary: int,
-        batch: int,
-        max_ips: int,
-        exhausted: bool = False,
-    ) -> None:
-        """Record the node's pool if anything changed since its last row."""
-        ips = node.ips
-        assigned = len(ips.assigned)
-        full = (
-            requested,
-            ips.held,
-            primary,
-            assigned,
-            len(ips.available),
-            len(ips.pending_release),
-            len(ips.pending_programming),
-            batch,
-            max_ips,
-            exhausted,
-            nc_status,
-        )
+    def nnc_state(self, node: Node, state: tuple[object, ...]) -> None:
+        """Record the node's pool if anything changed since its last row.
+
+        ``state`` holds the ``NncRecord`` fields after the node's names, from
+        ``requested_ips`` to ``nc_status``."""
         last = node.nnc_last
-        if last is not None and last[1] == full:
+        if last is not None and last[1] == state:
             return
-        if requested > node.peak_requested:
-            node.peak_requested = requested
-        if assigned > node.peak_assigned:
-            node.peak_assigned = assigned
+        requested, assigned = state[0], state[3]
+        if requested > node.peak_requested:  # type: ignore[operator]
+            node.peak_requested = requested  # type: ignore[assignment]
+        if assigned > node.peak_assigned:  # type: ignore[operator]
+            node.peak_assigned = assigned  # type: ignore[assignment]
         now = self._clock.now
-        # Plain tuples, not NncRecord objects: a long run records millions of rows.
-        row = (now, node.cluster, node.pool, node.name, (node.pod_subnet or node.node_subnet).name)
-        row += full
+        # (time, node, state): the node's names are added once, when the frame is built.
+        row = (now, node, state)
         if last is not None and self.nnc[last[0]][0] == now:
             self.nnc[last[0]] = row
-            node.nnc_last = (last[0], full)
+            node.nnc_last = (last[0], state)
         else:
-            node.nnc_last = (len(self.nnc), full)
+            node.nnc_last = (len(self.nnc), state)
             self.nnc.append(row)
+
+    def nnc_rows(self) -> Iterator[tuple[object, ...]]:
+        """The NNC records as full rows, in ``NNC_COLUMNS`` order."""
+        for now, node, state in self.nnc:
+            yield (now, node.cluster, node.pool, node.name, _pool_subnet(node), *state)
+
+    def nnc_frame(self) -> pd.DataFrame:
+        """The NNC records as a frame (``nnc.csv``), built column by column."""
+        if not self.nnc:
+            return pd.DataFrame(columns=NNC_COLUMNS)
+        times, nodes, states = zip(*self.nnc, strict=True)
+        codes: dict[Node, int] = {}
+        for node in nodes:
+            codes.setdefault(node, len(codes))
+        known = list(codes)
+        at = np.fromiter(map(codes.__getitem__, nodes), dtype=np.int64, count=len(nodes))
+        columns: dict[str, object] = {"time_s": np.asarray(times, dtype=float)}
+        for name, value in (
+            ("cluster", lambda n: n.cluster),
+            ("node_pool", lambda n: n.pool),
+            ("node", lambda n: n.name),
+            ("subnet", _pool_subnet),
+        ):
+            columns[name] = np.asarray([value(n) for n in known], dtype=object)[at]
+        for name, values in zip(NNC_COLUMNS[5:], zip(*states, strict=True), strict=True):
+            columns[name] = values
+        frame = pd.DataFrame(columns)
+        for name in NNC_COLUMNS[5:-2]:
+            frame[name] = frame[name].astype(np.int64)
+        frame["exhausted"] = frame["exhausted"].astype(bool)
+        return frame
+
+
+def _pool_subnet(node: Node) -> str:
+    return (node.pod_subnet or node.node_subnet).name

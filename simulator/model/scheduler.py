@@ -75,7 +75,7 @@ class NodeIndex:
         if len(heap) > 64 and len(heap) > 4 * self._live_hint:
             # Stale entries pile up under churn: keep only each node's current one, so the
             # heap stays proportional to the nodes, not to the pod events.
-            heap[:] = [e for e in heap if e[0] == e[1].sched_key and e[1].schedulable]
+            heap[:] = [e for e in heap if e[0] is e[1].sched_key]
             heapq.heapify(heap)
             self._live_hint = max(len(heap), 16)
 
@@ -86,7 +86,7 @@ class NodeIndex:
         found = None
         while heap:
             key, node = heap[0]
-            if key != node.sched_key or not node.schedulable:
+            if key is not node.sched_key:  # stale: the node moved or is unschedulable
                 heapq.heappop(heap)
                 continue
             if node.fits(pod):

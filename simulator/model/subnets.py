@@ -97,8 +97,16 @@ class SubnetState:
             self.full_at_s = self._clock.now
 
     def assign_delta(self, delta: int) -> None:
-        self.assigned += delta
-        self._changed()
+        """Pods took (+) or gave back (−) addresses: only the assigned count moves."""
+        assigned = self.assigned = self.assigned + delta
+        if assigned > self.peak_assigned:
+            self.peak_assigned = assigned
+        now = self._clock.now
+        last = self.changes[-1]
+        if last[0] == now:
+            self.changes[-1] = (now, last[1], assigned)
+        else:
+            self.changes.append((now, last[1], assigned))
 
     def _hold(self, holder: str, delta: int) -> None:
         count = self.held_by.get(holder, 0) + delta

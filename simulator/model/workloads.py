@@ -302,19 +302,17 @@ class JobController(Controller):
             self.cluster.ctx.after(self._next - self.cluster.env.now, self._arrive)
 
     def _arrive(self) -> None:
-        self._launch(self.draw_lifetime())
+        lifetime = self.draw_lifetime()
         self._plan_next()
+        self._launch(lifetime, last=True)
 
-    def _launch(self, lifetime: float) -> None:
+    def _launch(self, lifetime: float, *, last: bool = False) -> None:
+        # The cluster ends the pod after its lifetime (it knows when it got Running).
         self.created += 1
         pod = self.new_pod(
             f"{self.name}-{self.created:06d}", self.spec.node_pool, lifetime=lifetime
         )
-        self.cluster.enqueue(pod)
-
-    def running(self, pod: Pod) -> None:
-        assert pod.lifetime is not None
-        self.cluster.ctx.after(pod.lifetime, self.cluster.finish_pod, pod)
+        self.cluster.enqueue(pod, last=last)
 
     def evicted(self, pod: Pod) -> None:
         # The Job controller replaces a pod that failed by eviction; it starts over.
