@@ -107,11 +107,16 @@ def _holder_frame(world: World) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-def _subnet_frame(world: World) -> pd.DataFrame:
+def _changes(world: World) -> dict[str, np.ndarray]:
+    """Each used subnet's change points as an array of (time, allocated, assigned)."""
+    return {s.name: np.array(s.changes, dtype=float) for s in world.used_subnets()}
+
+
+def _subnet_frame(world: World, arrays: dict[str, np.ndarray]) -> pd.DataFrame:
     grid = _grid(world)
     parts = []
     for subnet in world.used_subnets():
-        changes = np.array(subnet.changes, dtype=float)
+        changes = arrays[subnet.name]
         idx = np.searchsorted(changes[:, 0], grid, side="right") - 1
         allocated = changes[idx, 1].astype(np.int64)
         assigned = changes[idx, 2].astype(np.int64)
@@ -187,27 +192,37 @@ def _ip_wait(pod: Any, end: float) -> float | None:
 
 def _pod_frame(world: World) -> pd.DataFrame:
     end = world.scenario.duration
-    rows = []
-    for cluster in world.clusters.values():
-        for p in cluster.pods:
-            rows.append(
-                (
-                    p.name,
-                    p.workload,
-                    p.cluster,
-                    p.node.pool if p.node else (p.pool or ""),
-                    p.node.name if p.node else "",
-                    _text(p.ip) if p.ip is not None else "",
-                    p.created_s,
-                    p.scheduled_s,
-                    p.ip_s,
-                    p.running_at(end),
-                    p.deleted_s,
-                    _ip_wait(p, end),
-                    p.phase_at(end),
-                )
-            )
-    return pd.DataFrame(rows, columns=_POD_COLUMNS)
+    pods = [p for c in world.clusters.values() for p in c.pods]
+    texts: dict[int, str] = {}  # addresses come back to many pods: format each once
+
+    def ip(pod: Any) -> str:
+        if pod.ip is None:
+            return ""
+        text = texts.get(pod.ip)
+        if text is None:
+            text = texts[pod.ip] = _text(pod.ip)
+        return text
+
+    def times(values: list[float | None]) -> np.ndarray:
+        return np.array(values, dtype=float)  # None (never happened) becomes NaN
+
+    # Column by column: a million pods make a million rows.
+    columns = {
+        "pod": [p.name for p in pods],
+        "workload": [p.workload for p in pods],
+        "cluster": [p.cluster for p in pods],
+        "node_pool": [p.node.pool if p.node else (p.pool or "") for p in pods],
+        "node": [p.node.name if p.node else "" for p in pods],
+        "ip": [ip(p) for p in pods],
+        "created_s": times([p.created_s for p in pods]),
+        "scheduled_s": times([p.scheduled_s for p in pods]),
+        "ip_s": times([p.ip_s for p in pods]),
+        "running_s": times([p.running_at(end) for p in pods]),
+        "deleted_s": times([p.deleted_s for p in pods]),
+        "ip_wait_s": times([_ip_wait(p, end) for p in pods]),
+        "state": [p.phase_at(end) for p in pods],
+    }
+    return pd.DataFrame(columns, columns=_POD_COLUMNS)
 
 
 def _percentiles(values: list[float]) -> dict[str, float | None]:
@@ -221,7 +236,7 @@ def _percentiles(values: list[float]) -> dict[str, float | None]:
     }
 
 
-def _summary(world: World) -> dict[str, Any]:
+def _summary(world: World, pods: pd.DataFrame, changes: dict[str, np.ndarray]) -> dict[str, Any]:
     end = world.scenario.duration
     subnets = {}
     for s in world.used_subnets():
@@ -239,13 +254,13 @@ def _summary(world: World) -> dict[str, Any]:
             "exhausted_count": sum(flag for _, flag in s.exhaustion_flips),
             "exhausted_s": round(s.exhausted_seconds(end), 3),
             "exhausted_at_end": s.exhausted,
-            "mean_allocated": round(_time_mean(s.changes, 1, end), 3),
-            "mean_assigned": round(_time_mean(s.changes, 2, end), 3),
+            "mean_allocated": round(_time_mean(changes[s.name], 1, end), 3),
+            "mean_assigned": round(_time_mean(changes[s.name], 2, end), 3),
             "holders": {holder: s.peak_held.get(holder, 0) for holder in sorted(s.held_by)},
         }
     nodes = [n for c in world.clusters.values() for n in c.nodes]
-    pods = [p for c in world.clusters.values() for p in c.pods]
-    waits = [w for p in pods if (w := _ip_wait(p, end)) is not None]
+    states = pods["state"].value_counts()
+    waits = pods["ip_wait_s"].dropna().tolist()
     return {
         "scenario": world.scenario.name,
         "seed": world.seed,
@@ -264,9 +279,9 @@ def _summary(world: World) -> dict[str, Any]:
         "operations_refused": sum(e.kind == "preflight_refused" for e in world.recorder.events),
         "pods": {
             "created": len(pods),
-            "running_at_end": sum(p.phase_at(end) == "running" for p in pods),
-            "pending_at_end": sum(p.phase == "pending" for p in pods),
-            "waiting_for_ip_at_end": sum(p.phase == "waiting" for p in pods),
+            "running_at_end": int(states.get("running", 0)),
+            "pending_at_end": int(states.get("pending", 0)),
+            "waiting_for_ip_at_end": int(states.get("waiting", 0)),
             "waited_for_ip": sum(w > 0 for w in waits),
             "ip_wait_s": _percentiles(waits),
         },
@@ -274,14 +289,14 @@ def _summary(world: World) -> dict[str, Any]:
     }
 
 
-def _time_mean(changes: list[tuple[float, int, int]], column: int, end: float) -> float:
-    """Time-weighted mean of a change-point series over [0, end]."""
+def _time_mean(series: np.ndarray, column: int, end: float) -> float:
+    """Time-weighted mean of a change-point series (rows of time, values) over [0, end]."""
     if end <= 0:
-        return float(changes[-1][column]) if changes else 0.0
-    total = 0.0
-    for (t, *values), (t_next, *_) in zip(changes, [*changes[1:], (end, 0, 0)], strict=True):
-        total += values[column - 1] * (min(t_next, end) - min(t, end))
-    return total / end
+        return float(series[-1, column]) if len(series) else 0.0
+    starts = np.minimum(series[:, 0], end)
+    stops = np.append(starts[1:], end)
+    # fsum: an exact sum, whatever the order (a long run has millions of change points).
+    return math.fsum((series[:, column] * (stops - starts)).tolist()) / end
 
 
 def _peak_between(subnet: Any, start: float, end: float) -> int:
@@ -326,14 +341,16 @@ def _build(world: World) -> Result:
         columns=["time_s", "kind", "cluster", "node_pool", "node", "subnet", "message"],
     )
     nnc = world.recorder.nnc_frame()
+    pods = _pod_frame(world)
+    changes = _changes(world)
     return Result(
         scenario=world.scenario,
         seed=world.seed,
-        summary=_summary(world),
-        subnets=_subnet_frame(world),
+        summary=_summary(world, pods, changes),
+        subnets=_subnet_frame(world, changes),
         nnc=nnc,
         nodes=_node_frame(world),
-        pods=_pod_frame(world),
+        pods=pods,
         events=events,
         holders=_holder_frame(world),
     )

@@ -126,13 +126,12 @@ class Recorder:
             ("subnet", _pool_subnet),
         ):
             columns[name] = np.asarray([value(n) for n in known], dtype=object)[at]
-        for name, values in zip(NNC_COLUMNS[5:], zip(*states, strict=True), strict=True):
-            columns[name] = values
-        frame = pd.DataFrame(columns)
-        for name in NNC_COLUMNS[5:-2]:
-            frame[name] = frame[name].astype(np.int64)
-        frame["exhausted"] = frame["exhausted"].astype(bool)
-        return frame
+        types = [np.int64] * (len(NNC_COLUMNS) - 7) + [bool, object]
+        for name, values, kind in zip(
+            NNC_COLUMNS[5:], zip(*states, strict=True), types, strict=True
+        ):
+            columns[name] = np.array(values, dtype=kind)
+        return pd.DataFrame(columns)
 
 
 def _pool_subnet(node: Node) -> str:
