@@ -46,7 +46,7 @@ class Node:
     # Ready and not cordoned: a plain flag because the scheduler reads it on every pick.
     schedulable: bool = False
     not_demand: int = 0  # pods on the node that CNS v2 does not count (hostNetwork, done)
-    sched_key: tuple[int, ...] | None = None  # the node's entry in the scheduler's heaps
+    sched_key: int | None = None  # the node's key in the scheduler's heaps
     upgraded: bool = False  # created by a node pool upgrade
     nnc_last: tuple[int, tuple[object, ...]] | None = None  # recorder: last row and state
 

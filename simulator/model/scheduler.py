@@ -19,30 +19,34 @@ __all__ = ["NodeIndex", "schedule"]
 
 #: Allocation shares are compared in millionths, so keys stay exact integers.
 _SCALE = 1_000_000
+#: A heap key is ``score * _SPAN + node index``: one integer, so heap operations compare
+#: plain ints, and ties go to the oldest node.
+_SPAN = 1 << 24
 
 
 class NodeIndex:
     """The best node with room, per node pool and for the whole cluster.
 
-    One lazy heap of ``(key, node)`` per pool and one for any pool: an entry is pushed
-    whenever a node's allocation or readiness changes, and entries that no longer match
-    the node are dropped when they reach the top. Picking is O(log n) instead of a scan
+    One lazy heap of integer keys per pool and one for any pool: a key is pushed
+    whenever a node's allocation or readiness changes, and keys that no longer match
+    their node are dropped when they reach the top. Picking is O(log n) instead of a scan
     of every node for every pod.
     """
 
     def __init__(self, pools: Iterable[str], strategy: str = "spread") -> None:
         self.binpack = strategy == "binpack"
         self.by_resources = False  # set once some pod requests CPU or memory
-        self._heaps: dict[str | None, list[tuple[tuple[int, ...], Node]]] = {None: []}
+        self._heaps: dict[str | None, list[int]] = {None: []}
         names = list(pools)
         for pool in names:
             self._heaps[pool] = []
         if len(names) == 1:  # one pool: its heap is the cluster's heap
             self._heaps[names[0]] = self._heaps[None]
         self._single = len(names) == 1
+        self._nodes: dict[int, Node] = {}  # by node index: whose key it is
         self._live_hint = 16  # entries a compacted heap held: the next compaction's yardstick
 
-    def _key(self, node: Node) -> tuple[int, ...]:
+    def _key(self, node: Node) -> int:
         if self.by_resources:
             shares = [
                 used * _SCALE // alloc
@@ -55,7 +59,7 @@ class NodeIndex:
             score = sum(shares) // len(shares) if shares else 0
         else:
             score = len(node.pods) * _SCALE // max(node.max_pods, 1)
-        return (-score if self.binpack else score, node.index)
+        return (-score if self.binpack else score) * _SPAN + node.index
 
     def update(self, node: Node) -> None:
         """Record ``node``'s current allocation (call after every change)."""
@@ -64,29 +68,34 @@ class NodeIndex:
             if key == node.sched_key:
                 return
             node.sched_key = key
-            self._push(self._heaps[node.pool], (key, node))
+            self._nodes[node.index] = node
+            self._push(self._heaps[node.pool], key)
             if not self._single:
-                self._push(self._heaps[None], (key, node))
+                self._push(self._heaps[None], key)
         else:
             node.sched_key = None
 
-    def _push(self, heap: list[tuple[tuple[int, ...], Node]], entry: tuple) -> None:
-        heapq.heappush(heap, entry)
+    def _live(self, key: int) -> Node | None:
+        """The node whose current key ``key`` is; None for a stale key."""
+        node = self._nodes[key % _SPAN]
+        return node if node.sched_key == key else None
+
+    def _push(self, heap: list[int], key: int) -> None:
+        heapq.heappush(heap, key)
         if len(heap) > 64 and len(heap) > 4 * self._live_hint:
-            # Stale entries pile up under churn: keep only each node's current one, so the
+            # Stale keys pile up under churn: keep only each node's current one, so the
             # heap stays proportional to the nodes, not to the pod events.
-            heap[:] = [e for e in heap if e[0] is e[1].sched_key]
-            heapq.heapify(heap)
+            heap[:] = sorted({k for k in heap if self._live(k) is not None})
             self._live_hint = max(len(heap), 16)
 
     def pick(self, pool: str | None, pod: Pod) -> Node | None:
         """The best schedulable node in ``pool`` (any pool for ``None``) that fits ``pod``."""
         heap = self._heaps[pool]
-        skipped: list[tuple[tuple[int, ...], Node]] = []
+        skipped: list[int] = []
         found = None
         while heap:
-            key, node = heap[0]
-            if key is not node.sched_key:  # stale: the node moved or is unschedulable
+            node = self._live(heap[0])
+            if node is None:  # stale: the node moved or is unschedulable
                 heapq.heappop(heap)
                 continue
             if node.fits(pod):
@@ -94,8 +103,8 @@ class NodeIndex:
                 break
             # Room for other pods but not this one's requests: look further down.
             skipped.append(heapq.heappop(heap))
-        for entry in skipped:
-            heapq.heappush(heap, entry)
+        for key in skipped:
+            heapq.heappush(heap, key)
         return found
 
     def rebuild(self, nodes: Iterable[Node]) -> None:
