@@ -72,17 +72,19 @@ class DynamicCni(CniMode):
     def assign(self, pod: Pod) -> int | None:
         node = pod.node
         assert node is not None
-        address = node.ips.assign(pod)
+        ips = node.ips
+        address = ips.assign(pod)
         if address is not None:
-            self.record(node)
+            self.ctx.recorder.nnc_assigned(node, len(ips.assigned))
             self._agents[id(node)].ips_changed()
         return address
 
     def release(self, pod: Pod) -> None:
         node = pod.node
         assert node is not None and pod.ip is not None
-        node.ips.release(pod.ip)
-        self.record(node)
+        ips = node.ips
+        ips.release(pod.ip)
+        self.ctx.recorder.nnc_assigned(node, len(ips.assigned))
         self._agents[id(node)].ips_changed()
 
     def demand_changed(self, node: Node) -> None:
@@ -112,8 +114,6 @@ class DynamicCni(CniMode):
                 nnc.requested,
                 ips.held,
                 int(nnc.primary is not None),
-                len(ips.assigned),
-                len(ips.available),
                 len(ips.pending_release),
                 len(ips.pending_programming),
                 batch,

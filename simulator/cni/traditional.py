@@ -49,25 +49,24 @@ class TraditionalCni(CniMode):
         node.ips = type(node.ips)()
 
     def assign(self, pod: Pod) -> int | None:
-        assert pod.node is not None
-        address = pod.node.ips.assign(pod)
+        node = pod.node
+        assert node is not None
+        address = node.ips.assign(pod)
         if address is not None:
-            self.record(pod.node)
+            self.ctx.recorder.nnc_assigned(node, len(node.ips.assigned))
         return address
 
     def release(self, pod: Pod) -> None:
-        assert pod.node is not None and pod.ip is not None
-        pod.node.ips.release(pod.ip)
-        self.record(pod.node)
+        node = pod.node
+        assert node is not None and pod.ip is not None
+        node.ips.release(pod.ip)
+        self.ctx.recorder.nnc_assigned(node, len(node.ips.assigned))
 
     def pod_subnet(self, node: Node) -> SubnetState:
         return node.node_subnet
 
     def record(self, node: Node) -> None:
         # The node's own address is the NIC's primary; the max-pods secondaries never change.
-        ips = node.ips
         self.ctx.recorder.nnc_state(
-            node,
-            (node.max_pods, ips.held, 1, len(ips.assigned), len(ips.available), 0, 0, 0,
-             node.max_pods, False, ""),
-        )  # fmt: skip
+            node, (node.max_pods, node.ips.held, 1, 0, 0, 0, node.max_pods, False, "")
+        )

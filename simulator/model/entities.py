@@ -48,7 +48,7 @@ class Node:
     not_demand: int = 0  # pods on the node that CNS v2 does not count (hostNetwork, done)
     sched_key: int | None = None  # the node's key in the scheduler's heaps
     upgraded: bool = False  # created by a node pool upgrade
-    nnc_last: tuple[int, tuple[object, ...]] | None = None  # recorder: last row and state
+    nnc_last: tuple[object, ...] | None = None  # recorder: the pool state last recorded
 
     @property
     def holder(self) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import NamedTuple
 
 import numpy as np
@@ -11,7 +10,7 @@ import pandas as pd
 from .entities import Node
 from .subnets import Clock
 
-__all__ = ["NNC_COLUMNS", "EventRecord", "NncRecord", "Recorder"]
+__all__ = ["NNC_COLUMNS", "POOL_FIELDS", "EventRecord", "NncRecord", "Recorder"]
 
 
 class EventRecord(NamedTuple):
@@ -53,7 +52,9 @@ class Recorder:
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
         self.events: list[EventRecord] = []
-        self.nnc: list[tuple[float, Node, tuple[object, ...]]] = []  # see nnc_state
+        # (time, node, pool state) from nnc_state and (time, node, assigned count) from
+        # nnc_assigned, in the order they happened; the frame merges them.
+        self.nnc: list[tuple[float, Node, object]] = []
 
     def event(
         self,
@@ -81,58 +82,107 @@ class Recorder:
         )
 
     def nnc_state(self, node: Node, state: tuple[object, ...]) -> None:
-        """Record the node's pool if anything changed since its last row.
-
-        ``state`` holds the ``NncRecord`` fields after the node's names, from
-        ``requested_ips`` to ``nc_status``."""
-        last = node.nnc_last
-        if last is not None and last[1] == state:
+        """Record the node's pool (``POOL_FIELDS``) if it changed since its last row."""
+        if state == node.nnc_last:
             return
-        requested, assigned = state[0], state[3]
+        node.nnc_last = state
+        requested = state[0]
         if requested > node.peak_requested:  # type: ignore[operator]
             node.peak_requested = requested  # type: ignore[assignment]
-        if assigned > node.peak_assigned:  # type: ignore[operator]
-            node.peak_assigned = assigned  # type: ignore[assignment]
-        now = self._clock.now
-        # (time, node, state): the node's names are added once, when the frame is built.
-        row = (now, node, state)
-        if last is not None and self.nnc[last[0]][0] == now:
-            self.nnc[last[0]] = row
-            node.nnc_last = (last[0], state)
-        else:
-            node.nnc_last = (len(self.nnc), state)
-            self.nnc.append(row)
+        self.nnc.append((self._clock.now, node, state))
 
-    def nnc_rows(self) -> Iterator[tuple[object, ...]]:
-        """The NNC records as full rows, in ``NNC_COLUMNS`` order."""
-        for now, node, state in self.nnc:
-            yield (now, node.cluster, node.pool, node.name, _pool_subnet(node), *state)
+    def nnc_assigned(self, node: Node, assigned: int) -> None:
+        """A pod took or gave back one of the node's addresses: ``assigned`` now.
+
+        Only the count is kept; ``available`` follows from the pool's other counts."""
+        if assigned > node.peak_assigned:
+            node.peak_assigned = assigned
+        self.nnc.append((self._clock.now, node, assigned))
 
     def nnc_frame(self) -> pd.DataFrame:
-        """The NNC records as a frame (``nnc.csv``), built column by column."""
-        if not self.nnc:
-            return pd.DataFrame(columns=NNC_COLUMNS)
-        times, nodes, states = zip(*self.nnc, strict=True)
-        codes: dict[Node, int] = {}
-        for node in nodes:
-            codes.setdefault(node, len(codes))
-        known = list(codes)
-        at = np.fromiter(map(codes.__getitem__, nodes), dtype=np.int64, count=len(nodes))
-        columns: dict[str, object] = {"time_s": np.asarray(times, dtype=float)}
-        for name, value in (
-            ("cluster", lambda n: n.cluster),
-            ("node_pool", lambda n: n.pool),
-            ("node", lambda n: n.name),
-            ("subnet", _pool_subnet),
-        ):
-            columns[name] = np.asarray([value(n) for n in known], dtype=object)[at]
-        types = [np.int64] * (len(NNC_COLUMNS) - 7) + [bool, object]
-        for name, values, kind in zip(
-            NNC_COLUMNS[5:], zip(*states, strict=True), types, strict=True
-        ):
-            columns[name] = np.array(values, dtype=kind)
-        return pd.DataFrame(columns)
+        """The NNC records as ``nnc.csv``: one row per node and instant at which its pool
+        changed, holding the pool as it was at the end of that instant."""
+        return _nnc_frame(self.nnc)
 
 
-def _pool_subnet(node: Node) -> str:
-    return (node.pod_subnet or node.node_subnet).name
+#: The pool fields ``nnc_state`` records, in order; the assigned count is recorded
+#: apart (``nnc_assigned``) and ``available_ips`` is what neither holds.
+POOL_FIELDS = [
+    "requested_ips", "secondary_ips", "primary_ips", "pending_release_ips",
+    "pending_programming_ips", "batch_size", "max_ips", "exhausted", "nc_status",
+]  # fmt: skip
+
+
+def _nnc_frame(rows: list[tuple[float, Node, object]]) -> pd.DataFrame:
+    # Vectorised: a long run records millions of rows. Each node's rows are in time
+    # order in ``rows``; a stable sort by node keeps that order within each node.
+    if not rows:
+        return pd.DataFrame(columns=NNC_COLUMNS)
+    times_in, nodes, values = zip(*rows, strict=True)
+    codes: dict[Node, int] = {}
+    for node in nodes:
+        codes.setdefault(node, len(codes))
+    count = len(rows)
+    code = np.fromiter(map(codes.__getitem__, nodes), dtype=np.int64, count=count)
+    times = np.asarray(times_in, dtype=float)
+    is_pool = np.fromiter((type(v) is tuple for v in values), dtype=bool, count=count)
+    pools = [v for v in values if type(v) is tuple]
+    slot = np.cumsum(is_pool) - 1  # each pool row's index in ``pools``
+    assigned_in = np.array([0 if type(v) is tuple else v for v in values], dtype=np.int64)
+
+    order = np.argsort(code, kind="stable")
+    c, t, rank = code[order], times[order], np.arange(count)
+    new_node = np.ones(count, dtype=bool)
+    new_node[1:] = c[1:] != c[:-1]
+    new_instant = new_node.copy()
+    new_instant[1:] |= t[1:] != t[:-1]
+    node_start = np.maximum.accumulate(np.where(new_node, rank, 0))
+    instant_start = np.maximum.accumulate(np.where(new_instant, rank, 0))
+    # The latest pool row and assigned count of the node at each row.
+    last_pool = np.maximum.accumulate(np.where(is_pool[order], rank, -1))
+    if (last_pool < node_start).any():
+        raise AssertionError("a node's first NNC record must be its pool")
+    last_assigned = np.maximum.accumulate(np.where(is_pool[order], -1, rank))
+    assigned = np.where(
+        last_assigned >= node_start, assigned_in[order][np.maximum(last_assigned, 0)], 0
+    )
+    pool_at = slot[order][last_pool]
+    # One row per node and instant: its state after the instant's last change, placed
+    # where the instant's first change was recorded.
+    last_of_instant = np.ones(count, dtype=bool)
+    last_of_instant[:-1] = new_instant[1:]
+    keep = np.flatnonzero(last_of_instant)
+    position = order[instant_start[keep]]
+    pool_columns = [np.array(column) for column in zip(*pools, strict=True)]
+    state = [column[pool_at[keep]] for column in pool_columns] + [assigned[keep]]
+    # Drop a row that repeats the node's previous row (a change undone in the instant).
+    same = ~new_node[keep]
+    same[0] = False
+    for column in state:
+        same[1:] &= column[1:] == column[:-1]
+    keep, position = keep[~same], position[~same]
+    state = [column[~same] for column in state]
+    output = np.argsort(position, kind="stable")
+
+    known = list(codes)
+    at = c[keep][output]
+    frame: dict[str, object] = {"time_s": t[keep][output]}
+    for name, value in (
+        ("cluster", lambda n: n.cluster),
+        ("node_pool", lambda n: n.pool),
+        ("node", lambda n: n.name),
+        ("subnet", lambda n: (n.pod_subnet or n.node_subnet).name),
+    ):
+        frame[name] = np.asarray([value(n) for n in known], dtype=object)[at]
+    fields = dict(zip(POOL_FIELDS, (column[output] for column in state[:-1]), strict=True))
+    fields["assigned_ips"] = state[-1][output]
+    fields["available_ips"] = (
+        fields["secondary_ips"]
+        - fields["assigned_ips"]
+        - fields["pending_release_ips"]
+        - fields["pending_programming_ips"]
+    )
+    for name in NNC_COLUMNS[5:]:
+        kind = object if name == "nc_status" else bool if name == "exhausted" else np.int64
+        frame[name] = np.asarray(fields[name]).astype(kind)
+    return pd.DataFrame(frame, columns=NNC_COLUMNS)
