@@ -102,6 +102,12 @@ def check(world: World) -> None:
                 counted[subnet.name] += len(addresses)
                 holders = by_holder[subnet.name]
                 holders[node.holder] = holders.get(node.holder, 0) + len(addresses)
+            if node.ips.held != len(node.ips.all_addresses()):
+                _fail(
+                    world,
+                    f"node {node.name}: its pool counts {node.ips.held} addresses but holds "
+                    f"{len(node.ips.all_addresses())}",
+                )
             if dynamic:
                 reused = node.cni.not_in_use & node.ips.assigned.keys()
                 if reused:
