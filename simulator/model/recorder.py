@@ -153,7 +153,11 @@ def _nnc_frame(rows: list[tuple[float, Node, object]]) -> pd.DataFrame:
     last_of_instant[:-1] = new_instant[1:]
     keep = np.flatnonzero(last_of_instant)
     position = order[instant_start[keep]]
-    pool_columns = [np.array(column) for column in zip(*pools, strict=True)]
+    *numbers, statuses = zip(*pools, strict=True)
+    labels = sorted(set(statuses))  # a few NC states: keep codes, not millions of strings
+    status_code = dict(zip(labels, range(len(labels)), strict=True))
+    pool_columns = [np.array(column) for column in numbers]
+    pool_columns.append(np.fromiter(map(status_code.__getitem__, statuses), dtype=np.int64))
     state = [column[pool_at[keep]] for column in pool_columns] + [assigned[keep]]
     # Drop a row that repeats the node's previous row (a change undone in the instant).
     same = ~new_node[keep]
@@ -182,7 +186,8 @@ def _nnc_frame(rows: list[tuple[float, Node, object]]) -> pd.DataFrame:
         - fields["pending_release_ips"]
         - fields["pending_programming_ips"]
     )
+    fields["nc_status"] = np.array(labels, dtype=object)[fields["nc_status"]]
     for name in NNC_COLUMNS[5:]:
         kind = object if name == "nc_status" else bool if name == "exhausted" else np.int64
-        frame[name] = np.asarray(fields[name]).astype(kind)
+        frame[name] = np.asarray(fields[name]).astype(kind, copy=False)
     return pd.DataFrame(frame, columns=NNC_COLUMNS)
