@@ -8,10 +8,11 @@ comparing variants replays the very same pods. Global random state is never touc
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 
 import numpy as np
 
-__all__ = ["Streams"]
+__all__ = ["Draws", "Streams"]
 
 
 class Streams:
@@ -31,3 +32,23 @@ class Streams:
             sequence = np.random.SeedSequence(entropy=self.seed, spawn_key=key)
             stream = self._streams[name] = np.random.default_rng(sequence)
         return stream
+
+
+class Draws:
+    """Successive draws of one distribution from one stream, fetched in blocks.
+
+    numpy fills an array with the very values that successive single draws would give
+    (``tests/test_streams.py`` holds it to that), so blocks change no number; they save a
+    numpy call per draw. The stream must serve this ``Draws`` alone."""
+
+    BLOCK = 512
+
+    def __init__(self, draw: Callable[[int], np.ndarray]) -> None:
+        self._draw = draw
+        self._values: list[float] = []
+
+    def __call__(self) -> float:
+        values = self._values
+        if not values:
+            values = self._values = self._draw(self.BLOCK)[::-1].tolist()
+        return values.pop()

@@ -10,6 +10,7 @@ pools. Timed changes (ramps, daily profiles, arrivals) are SimPy processes.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,6 +18,7 @@ import numpy as np
 
 from ..scenario import Workload
 from ..scenario_rules import read_lifetimes
+from ..streams import Draws
 from .entities import Node, Pod
 
 if TYPE_CHECKING:
@@ -265,11 +267,7 @@ class JobController(Controller):
         self.arrivals = streams.get(f"job/{spec.name}/arrivals")
         self.lifetimes = streams.get(f"job/{spec.name}/lifetimes")
         self.created = 0
-        self._empirical: np.ndarray | None = None
-        lifetime = spec.lifetime
-        if lifetime is not None and lifetime.distribution == "empirical":
-            file = Path(cluster.folder) / lifetime.file
-            self._empirical = np.asarray(read_lifetimes(file, lifetime.column))
+        self.draw_lifetime = self._lifetime_draws()
 
     def start(self) -> None:
         rate = self.spec.rate
@@ -279,25 +277,29 @@ class JobController(Controller):
             self.spec.stop if self.spec.stop is not None else math.inf,
             math.nextafter(self.cluster.ctx_duration, math.inf),  # arrivals at the end count
         )
+        self._gaps = Draws(lambda n: self.arrivals.exponential(self._mean_gap, n))
         self._next = self.spec.start
         self._plan_next()
 
-    def draw_lifetime(self) -> float:
+    def _lifetime_draws(self) -> Callable[[], float]:
+        """A function drawing one pod's lifetime, in seconds."""
         life = self.spec.lifetime
         assert life is not None
         rng = self.lifetimes
         if life.distribution == "fixed":
-            return life.value
+            value = life.value
+            return lambda: value
         if life.distribution == "exponential":
-            return float(rng.exponential(life.mean))
+            return Draws(lambda n: rng.exponential(life.mean, n))
         if life.distribution == "lognormal":
-            return float(rng.lognormal(math.log(life.median), life.sigma))
-        assert self._empirical is not None
-        return float(self._empirical[rng.integers(len(self._empirical))])
+            return Draws(lambda n: rng.lognormal(math.log(life.median), life.sigma, n))
+        file = Path(self.cluster.folder) / life.file
+        sample = np.asarray(read_lifetimes(file, life.column), dtype=float)
+        return Draws(lambda n: sample[rng.integers(len(sample), size=n)])
 
     def _plan_next(self) -> None:
         # Poisson arrivals: exponential gaps, one timed call at a time (no process).
-        self._next += float(self.arrivals.exponential(self._mean_gap))
+        self._next += self._gaps()
         if self._next < self._stop:
             self.cluster.ctx.after(self._next - self.cluster.env.now, self._arrive)
 
