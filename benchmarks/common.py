@@ -6,6 +6,7 @@ import resource
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ import simpy
 import simulator
 
 __all__ = [
+    "ModelRun",
     "bare_replay",
     "model_run",
     "node_pools",
@@ -129,13 +131,32 @@ def replay_times(result: simulator.Result) -> tuple[list[float], list[float], fl
     return arrivals, stays, end
 
 
-def model_run(doc: dict[str, Any]) -> tuple[simulator.Result, int]:
-    """Run the model; returns the result and the number of SimPy events it processed."""
+@dataclass
+class ModelRun:
+    """One model run: its result, SimPy events, and the seconds spent simulating and
+    building the result's frames and summary."""
+
+    result: simulator.Result
+    events: int
+    simulate_s: float
+    results_s: float
+
+    @property
+    def total_s(self) -> float:
+        return self.simulate_s + self.results_s
+
+
+def model_run(doc: dict[str, Any]) -> ModelRun:
+    """Load, simulate and build the result of a scenario document, timing the parts."""
     from simulator.model.world import World
     from simulator.results import build_result
 
+    start = time.perf_counter()
     scenario = simulator.load_scenario(doc)
     world = World(scenario, scenario.seed)
     world.run()
+    simulated = time.perf_counter()
+    result = build_result(world)
+    built = time.perf_counter()
     # SimPy numbers every scheduled event; the counter is the events processed (all ran).
-    return build_result(world), next(world.env._eid)
+    return ModelRun(result, next(world.env._eid), simulated - start, built - simulated)

@@ -37,9 +37,10 @@ def grow(way: str, nodes: int, lifecycles: float, concurrent: float, hours: floa
             concurrent=concurrent * (factor if way == "denser" else 1),
             hours=hours * (factor if way == "longer" else 1),
         )
-        wall, (result, _) = timed(lambda doc=doc: model_run(doc))
-        arrivals, stays, end = replay_times(result)
-        del result
+        run = model_run(doc)
+        wall = run.total_s
+        arrivals, stays, end = replay_times(run.result)
+        del run
         gc.collect()  # the floor should not pay for the model's leftovers
         bare, _ = timed(lambda a=arrivals, g=stays, e=end: bare_replay(a, g, e))
         pods = len(arrivals)

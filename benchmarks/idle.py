@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from common import model_run, node_pools, peak_rss_mib, timed
+from common import model_run, node_pools, peak_rss_mib
 
 
 def idle_scenario(nodes: int, seconds: float) -> dict:
@@ -45,8 +45,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nodes", type=int, default=5000)
     args = parser.parse_args()
-    hour, _ = timed(lambda: model_run(idle_scenario(args.nodes, 3600)))
-    month, _ = timed(lambda: model_run(idle_scenario(args.nodes, 30 * 86400)))
+    hour = model_run(idle_scenario(args.nodes, 3600)).total_s
+    month = model_run(idle_scenario(args.nodes, 30 * 86400)).total_s
     print(
         f"idle {args.nodes:,} nodes: 1 hour {hour:.2f} s, 30 days {month:.2f} s, "
         f"ratio {month / hour:.2f} (target <= 1.5), peak RSS {peak_rss_mib():,.0f} MiB"
