@@ -193,15 +193,12 @@ def _ip_wait(pod: Any, end: float) -> float | None:
 def _pod_frame(world: World) -> pd.DataFrame:
     end = world.scenario.duration
     pods = [p for c in world.clusters.values() for p in c.pods]
-    texts: dict[int, str] = {}  # addresses come back to many pods: format each once
-
-    def ip(pod: Any) -> str:
-        if pod.ip is None:
-            return ""
-        text = texts.get(pod.ip)
-        if text is None:
-            text = texts[pod.ip] = _text(pod.ip)
-        return text
+    # Addresses come back to many pods: format each distinct one once.
+    addresses = np.fromiter(
+        (-1 if p.ip is None else p.ip for p in pods), dtype=np.int64, count=len(pods)
+    )
+    distinct, which = np.unique(addresses, return_inverse=True)
+    texts = np.array(["" if a < 0 else _text(int(a)) for a in distinct], dtype=object)
 
     def times(values: list[float | None]) -> np.ndarray:
         return np.array(values, dtype=float)  # None (never happened) becomes NaN
@@ -213,7 +210,7 @@ def _pod_frame(world: World) -> pd.DataFrame:
         "cluster": [p.cluster for p in pods],
         "node_pool": [p.node.pool if p.node else (p.pool or "") for p in pods],
         "node": [p.node.name if p.node else "" for p in pods],
-        "ip": [ip(p) for p in pods],
+        "ip": texts[which.reshape(-1)],
         "created_s": times([p.created_s for p in pods]),
         "scheduled_s": times([p.scheduled_s for p in pods]),
         "ip_s": times([p.ip_s for p in pods]),

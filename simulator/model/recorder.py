@@ -119,16 +119,20 @@ def _nnc_frame(rows: list[tuple[float, Node, object]]) -> pd.DataFrame:
     if not rows:
         return pd.DataFrame(columns=NNC_COLUMNS)
     times_in, nodes, values = zip(*rows, strict=True)
-    codes: dict[Node, int] = {}
-    for node in nodes:
-        codes.setdefault(node, len(codes))
     count = len(rows)
-    code = np.fromiter(map(codes.__getitem__, nodes), dtype=np.int64, count=count)
+    # Nodes by identity: one code per node object, in no particular order.
+    ids = np.fromiter(map(id, nodes), dtype=np.int64, count=count)
+    _, first, code = np.unique(ids, return_index=True, return_inverse=True)
+    known = [nodes[i] for i in first]
+    code = code.reshape(-1)
     times = np.asarray(times_in, dtype=float)
-    is_pool = np.fromiter((type(v) is tuple for v in values), dtype=bool, count=count)
+    # Assigned counts are ints and pool states tuples: −1 marks a pool row.
+    assigned_in = np.fromiter(
+        (-1 if type(v) is tuple else v for v in values), dtype=np.int64, count=count
+    )
+    is_pool = assigned_in < 0
     pools = [v for v in values if type(v) is tuple]
     slot = np.cumsum(is_pool) - 1  # each pool row's index in ``pools``
-    assigned_in = np.array([0 if type(v) is tuple else v for v in values], dtype=np.int64)
 
     order = np.argsort(code, kind="stable")
     c, t, rank = code[order], times[order], np.arange(count)
@@ -160,15 +164,13 @@ def _nnc_frame(rows: list[tuple[float, Node, object]]) -> pd.DataFrame:
     pool_columns.append(np.fromiter(map(status_code.__getitem__, statuses), dtype=np.int64))
     state = [column[pool_at[keep]] for column in pool_columns] + [assigned[keep]]
     # Drop a row that repeats the node's previous row (a change undone in the instant).
-    same = ~new_node[keep]
-    same[0] = False
+    same = instant_start[keep] != node_start[keep]  # not the node's first instant
     for column in state:
         same[1:] &= column[1:] == column[:-1]
     keep, position = keep[~same], position[~same]
     state = [column[~same] for column in state]
     output = np.argsort(position, kind="stable")
 
-    known = list(codes)
     at = c[keep][output]
     frame: dict[str, object] = {"time_s": t[keep][output]}
     for name, value in (
