@@ -42,6 +42,8 @@ class _SystemPods(Controller):
         self.cluster = cluster
         self.name = "(system)"
         self.cpu = self.mem = 0
+        self.host_network = False
+        self.grace = 0.0
 
 
 class ClusterRuntime:
@@ -184,9 +186,7 @@ class ClusterRuntime:
         self.ctx.recorder.node_event(node, "node_ready", "node registered and Ready")
         self.cni.node_ready(node)
         for i in range(pool.system_pods_per_node):
-            pod = self.new_pod(
-                f"{node.name}-system-{i}", owner=self._system, pool=None, system=True
-            )
+            pod = self._system.new_pod(f"{node.name}-system-{i}", None, system=True)
             self.bind_daemon(pod, node)
         for daemonset in self.daemonsets:
             daemonset.node_ready(node)
@@ -241,37 +241,10 @@ class ClusterRuntime:
             self.index.rebuild(self.nodes)
         controller.start()
 
-    def new_pod(
-        self,
-        name: str,
-        *,
-        owner: Controller,
-        pool: str | None,
-        cpu: int = 0,
-        mem: int = 0,
-        host_network: bool = False,
-        grace: float = 0.0,
-        revision: int = 0,
-        lifetime: float | None = None,
-        system: bool = False,
-    ) -> Pod:
+    def add_pod(self, pod: Pod) -> Pod:
+        """Keep a new pod (its owner made it) and number it in creation order."""
         self._pod_seq += 1
-        pod = Pod(
-            name=name,
-            workload=owner.name,
-            cluster=self.spec.name,
-            pool=pool,
-            system=system,
-            seq=self._pod_seq,
-            created_s=self.env.now,
-            owner=owner,
-            revision=revision,
-            host_network=host_network,
-            cpu=cpu,
-            mem=mem,
-            grace=grace,
-            lifetime=lifetime,
-        )
+        pod.seq = self._pod_seq
         self.pods.append(pod)
         return pod
 

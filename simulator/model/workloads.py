@@ -50,6 +50,8 @@ class Controller:
         self.name = spec.name
         self.cpu = spec.requests.cpu if spec.requests else 0
         self.mem = spec.requests.memory if spec.requests else 0
+        self.host_network = spec.host_network
+        self.grace = spec.termination_grace
 
     def start(self) -> None:
         """Create the initial pods and start timed behaviour."""
@@ -60,17 +62,23 @@ class Controller:
     def evicted(self, pod: Pod) -> None:
         """``pod`` was evicted (drain or node deletion)."""
 
-    def new_pod(self, name: str, pool: str | None, **extra: object) -> Pod:
-        return self.cluster.new_pod(
-            name,
-            owner=self,
-            pool=pool,
-            cpu=self.cpu,
-            mem=self.mem,
-            host_network=self.spec.host_network,
-            grace=self.spec.termination_grace,
-            **extra,
-        )
+    def new_pod(
+        self,
+        name: str,
+        pool: str | None,
+        *,
+        system: bool = False,
+        revision: int = 0,
+        lifetime: float | None = None,
+    ) -> Pod:
+        """A new pod of this workload, kept by the cluster (not yet scheduled)."""
+        cluster = self.cluster
+        pod = Pod(
+            name, self.name, cluster.spec.name, pool, system, 0, cluster.env.now,
+            owner=self, revision=revision, host_network=self.host_network, cpu=self.cpu,
+            mem=self.mem, grace=self.grace, lifetime=lifetime,
+        )  # fmt: skip
+        return cluster.add_pod(pod)
 
 
 class DeploymentController(Controller):
