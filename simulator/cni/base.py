@@ -87,18 +87,23 @@ class CniMode(ABC):
 
     @abstractmethod
     def assign(self, pod: Pod) -> int | None:
-        """CNI ADD for a pod bound to a node: an address, or None when none is available."""
+        """CNI ADD for a pod bound to a node: an address (counted as assigned in its
+        subnet), or None when none is available."""
 
     @abstractmethod
     def release(self, pod: Pod) -> None:
-        """The pod's address is free again on its node."""
+        """The pod's address is free again on its node (and no longer assigned)."""
 
     @abstractmethod
     def pod_subnet(self, node: Node) -> SubnetState:
         """The subnet the node's pod addresses come from."""
 
+    #: Whether the mode wants ``demand_changed`` (the model skips the call otherwise: it
+    #: would come three times in every pod's life).
+    watches_demand = False
+
     def demand_changed(self, node: Node) -> None:  # noqa: B027 (optional hook)
-        """A pod was bound to ``node`` or is gone from it."""
+        """A pod was bound to ``node`` or is gone from it (if ``watches_demand``)."""
 
     @abstractmethod
     def record(self, node: Node) -> None:

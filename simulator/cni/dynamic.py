@@ -29,6 +29,7 @@ class DynamicCni(CniMode):
         super().__init__(ctx)
         self.control_plane = ControlPlane(ctx, self._status_published)
         self._agent_type = NodeAgentV2 if ctx.cluster.ipam.pool_monitor == "v2" else NodeAgent
+        self.watches_demand = self._agent_type is NodeAgentV2  # v1 reads addresses only
         self._agents: dict[int, NodeAgent | NodeAgentV2] = {}
         self._watched: set[str] = set()  # pod subnets whose exhausted flag we follow
 
@@ -76,6 +77,7 @@ class DynamicCni(CniMode):
         address = ips.assign(pod)
         if address is not None:
             self.ctx.recorder.nnc_assigned(node, len(ips.assigned))
+            node.pod_subnet.assign_delta(1)  # type: ignore[union-attr]
             self._agents[id(node)].ips_changed()
         return address
 
@@ -85,11 +87,10 @@ class DynamicCni(CniMode):
         ips = node.ips
         ips.release(pod.ip)
         self.ctx.recorder.nnc_assigned(node, len(ips.assigned))
+        node.pod_subnet.assign_delta(-1)  # type: ignore[union-attr]
         self._agents[id(node)].ips_changed()
 
     def demand_changed(self, node: Node) -> None:
-        if self._agent_type is NodeAgent:
-            return  # v1 reads assigned addresses, not the node's pods
         agent = self._agents.get(id(node))
         if agent is not None:
             agent.demand_changed()

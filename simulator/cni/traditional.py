@@ -54,6 +54,7 @@ class TraditionalCni(CniMode):
         address = node.ips.assign(pod)
         if address is not None:
             self.ctx.recorder.nnc_assigned(node, len(node.ips.assigned))
+            node.node_subnet.assign_delta(1)
         return address
 
     def release(self, pod: Pod) -> None:
@@ -61,6 +62,7 @@ class TraditionalCni(CniMode):
         assert node is not None and pod.ip is not None
         node.ips.release(pod.ip)
         self.ctx.recorder.nnc_assigned(node, len(node.ips.assigned))
+        node.node_subnet.assign_delta(-1)
 
     def pod_subnet(self, node: Node) -> SubnetState:
         return node.node_subnet

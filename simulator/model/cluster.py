@@ -285,10 +285,12 @@ class ClusterRuntime:
     def _bind(self, pod: Pod, node: Node) -> None:
         pod.node = node
         pod.scheduled_s = self.env.now
-        node.peak_pods = max(node.peak_pods, len(node.pods))
+        if len(node.pods) > node.peak_pods:
+            node.peak_pods = len(node.pods)
         if pod.host_network:
             node.not_demand += 1
-        self.cni.demand_changed(node)
+        if self.cni.watches_demand:
+            self.cni.demand_changed(node)
         if self.autoscaler is not None:
             self.autoscaler.usage_changed(node)
         self._try_ip(pod)
@@ -306,7 +308,6 @@ class ClusterRuntime:
                 return
             pod.ip = address
             pod.ip_s = self.env.now
-            self.cni.pod_subnet(node).assign_delta(1)
         start = self.timings.pod_start
         if pod.lifetime is None:
             self.ctx.after(start, self._started, pod)
@@ -349,7 +350,8 @@ class ClusterRuntime:
         self._end(pod, "succeeded")
         pod.node.not_demand += 1
         pod.finished = True
-        self.cni.demand_changed(pod.node)
+        if self.cni.watches_demand:
+            self.cni.demand_changed(pod.node)
         self.ctx.after(self.timings.ip_release, self._pod_gone, pod)
 
     def _pod_gone(self, pod: Pod) -> None:
@@ -359,7 +361,6 @@ class ClusterRuntime:
             return
         if pod.ip is not None:
             self.cni.release(pod)
-            self.cni.pod_subnet(node).assign_delta(-1)
         self._vacate(node, pod)
 
     def _vacate(self, node: Node, pod: Pod) -> None:
@@ -372,7 +373,8 @@ class ClusterRuntime:
             node.not_demand -= 1
         if pod.finished:
             node.not_demand -= 1
-        self.cni.demand_changed(node)
+        if self.cni.watches_demand:
+            self.cni.demand_changed(node)
         self.index.update(node)
         if self.autoscaler is not None:
             self.autoscaler.usage_changed(node)
