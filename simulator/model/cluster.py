@@ -313,7 +313,7 @@ class ClusterRuntime:
             self.ctx.after(start, self._started, pod)
             return
         # A job's pod: its Running instant changes nothing else, so one timed call covers
-        # start and run. Until then ``running_s`` lies ahead (see ``Pod.phase_at``).
+        # start and run. Until then ``running_s`` lies ahead (results read it as starting).
         pod.running_s = self.env.now + start
         self.ctx.after(start + pod.lifetime, self.finish_pod, pod)
 

@@ -135,14 +135,3 @@ class Pod:
         if self.running_s is None:
             return "starting"
         return "running"
-
-    def phase_at(self, now: float) -> str:
-        """``phase`` at ``now``: a job's pod knows its Running instant in advance."""
-        if self.running_s is not None and self.running_s > now and self.deleted_s is None:
-            return "starting"
-        return self.phase
-
-    def running_at(self, now: float) -> float | None:
-        """When the pod got Running, if it had by ``now``."""
-        running = self.running_s
-        return running if running is not None and running <= now else None
