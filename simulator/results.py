@@ -109,7 +109,7 @@ def _holder_frame(world: World) -> pd.DataFrame:
 
 def _changes(world: World) -> dict[str, np.ndarray]:
     """Each used subnet's change points as an array of (time, allocated, assigned)."""
-    return {s.name: np.array(s.changes, dtype=float) for s in world.used_subnets()}
+    return {s.name: s.change_points() for s in world.used_subnets()}
 
 
 def _subnet_frame(world: World, arrays: dict[str, np.ndarray]) -> pd.DataFrame:
@@ -289,7 +289,7 @@ def _summary(world: World, pods: pd.DataFrame, changes: dict[str, np.ndarray]) -
             "waited_for_ip": sum(w > 0 for w in waits),
             "ip_wait_s": _percentiles(waits),
         },
-        "upgrades": _upgrades(world),
+        "upgrades": _upgrades(world, changes),
     }
 
 
@@ -303,20 +303,17 @@ def _time_mean(series: np.ndarray, column: int, end: float) -> float:
     return math.fsum((series[:, column] * (stops - starts)).tolist()) / end
 
 
-def _peak_between(subnet: Any, start: float, end: float) -> int:
-    """Most addresses allocated in ``subnet`` at any moment in [start, end]."""
-    at_start, peak = 0, 0
-    for t, allocated, _ in subnet.changes:
-        if t <= start:
-            at_start = allocated
-        elif t <= end:
-            peak = max(peak, allocated)
-        else:
-            break
-    return max(at_start, peak)
+def _peak_between(changes: np.ndarray, start: float, end: float) -> int:
+    """Most addresses allocated at any moment in [start, end], from change points."""
+    times, allocated = changes[:, 0], changes[:, 1]
+    first = int(np.searchsorted(times, start, side="right")) - 1  # the state at ``start``
+    stop = int(np.searchsorted(times, end, side="right"))
+    at_start = allocated[first] if first >= 0 else 0
+    within = allocated[first + 1 : stop]
+    return int(max(at_start, within.max() if len(within) else 0))
 
 
-def _upgrades(world: World) -> list[dict[str, Any]]:
+def _upgrades(world: World, changes: dict[str, np.ndarray]) -> list[dict[str, Any]]:
     """Each upgrade with the peak addresses allocated in its pool's subnets meanwhile."""
     out = []
     for cluster in world.clusters.values():
@@ -326,7 +323,7 @@ def _upgrades(world: World) -> list[dict[str, Any]]:
             end = record["end_s"] if record["end_s"] is not None else world.scenario.duration
             names = [pool.node_subnet] + ([pool.pod_subnet] if pool.pod_subnet else [])
             peaks = {
-                name: _peak_between(world.subnets[name], start, float(end))  # type: ignore[arg-type]
+                name: _peak_between(changes[name], start, float(end))  # type: ignore[arg-type]
                 for name in names
             }
             out.append({**record, "peak_allocated": peaks})

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Callable, Collection, Iterable
 from typing import Protocol
+
+import numpy as np
 
 from ..addressing import SubnetPool
 
@@ -30,8 +33,12 @@ class SubnetState:
         self.peak_assigned = 0
         self.full_at_s: float | None = None
         self.full_events = 0
-        # (time, allocated, assigned), one row per instant at which something changed.
-        self.changes: list[tuple[float, int, int]] = [(0.0, 0, 0)]
+        # Change points, one per instant at which something changed: its time and the
+        # allocated and assigned counts after it. Flat arrays, not tuples: a long run has
+        # millions, and the results read them as arrays.
+        self._times = array("d", [0.0])
+        self._allocated = array("q", [0])
+        self._assigned = array("q", [0])
         # Callbacks waiting for addresses to come back (the control plane's retries).
         self._waiters: list[Callable[[], None]] = []
         # The control plane's exhausted flag (reference §7) and when it flipped.
@@ -102,11 +109,27 @@ class SubnetState:
         if assigned > self.peak_assigned:
             self.peak_assigned = assigned
         now = self._clock.now
-        last = self.changes[-1]
-        if last[0] == now:
-            self.changes[-1] = (now, last[1], assigned)
+        if self._times[-1] == now:
+            self._assigned[-1] = assigned
         else:
-            self.changes.append((now, last[1], assigned))
+            self._times.append(now)
+            self._allocated.append(self._allocated[-1])
+            self._assigned.append(assigned)
+
+    def change_points(self) -> np.ndarray:
+        """The change points as rows of (time, allocated, assigned), floats."""
+        return np.column_stack(
+            [
+                np.frombuffer(self._times, dtype=float),
+                np.frombuffer(self._allocated, dtype=np.int64).astype(float),
+                np.frombuffer(self._assigned, dtype=np.int64).astype(float),
+            ]
+        )
+
+    @property
+    def change_count(self) -> int:
+        """How many change points there are (the last one may still be rewritten)."""
+        return len(self._times)
 
     def _hold(self, holder: str, delta: int) -> None:
         count = self.held_by.get(holder, 0) + delta
@@ -138,12 +161,14 @@ class SubnetState:
     def _changed(self) -> None:
         now = self._clock.now
         allocated = self.pool.allocated
-        if self.on_allocated is not None and allocated != self.changes[-1][1]:
+        if self.on_allocated is not None and allocated != self._allocated[-1]:
             self.on_allocated()
         self.peak_allocated = max(self.peak_allocated, allocated)
         self.peak_assigned = max(self.peak_assigned, self.assigned)
-        row = (now, allocated, self.assigned)
-        if self.changes[-1][0] == now:
-            self.changes[-1] = row
+        if self._times[-1] == now:
+            self._allocated[-1] = allocated
+            self._assigned[-1] = self.assigned
         else:
-            self.changes.append(row)
+            self._times.append(now)
+            self._allocated.append(allocated)
+            self._assigned.append(self.assigned)

@@ -131,8 +131,8 @@ class World:
         subnets = list(self.subnets.values())
         env = self.env
 
-        def mark() -> list[tuple[int, tuple[float, int, int]]]:
-            return [(len(s.changes), s.changes[-1]) for s in subnets]
+        def mark() -> list[tuple[int, int, int]]:
+            return [(s.change_count, s.allocated, s.assigned) for s in subnets]
 
         check(self)
         last = mark()
