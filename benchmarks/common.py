@@ -133,8 +133,9 @@ def replay_times(result: simulator.Result) -> tuple[list[float], list[float], fl
 
 @dataclass
 class ModelRun:
-    """One model run: its result, SimPy events, and the seconds spent simulating and
-    building the result's frames and summary."""
+    """One model run: its result, SimPy events, and the seconds spent simulating
+    (loading the scenario included: milliseconds) and building the result's frames and
+    summary."""
 
     result: simulator.Result
     events: int

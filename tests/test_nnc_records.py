@@ -10,7 +10,7 @@ import pytest
 from test_conservation import _random_scenario
 
 import simulator
-from simulator.model.recorder import NNC_COLUMNS
+from simulator.model.nnc_frame import NNC_COLUMNS
 from simulator.model.world import World
 from simulator.results import build_result
 

@@ -45,8 +45,9 @@ def collector_paused() -> Iterator[None]:
     finally:
         if collecting:
             # Everything allocated meanwhile is still in the youngest generation: enabling
-            # the collector as is would make its next pass walk all of it. Move it to the
-            # oldest generation instead (freeze, then unfreeze), as a pass would have.
+            # the collector as is would make its next pass walk all of it at once. Move it
+            # to the oldest generation instead (freeze, then unfreeze): it is walked only
+            # by a later full collection, if one comes before it is freed.
             if gc.get_freeze_count() == 0:  # leave anyone else's frozen objects be
                 gc.freeze()
                 gc.unfreeze()

@@ -202,6 +202,7 @@ class ClusterRuntime:
         self.index.update(node)
         for pod in sorted(node.pods, key=lambda p: p.seq):
             if pod.ip is not None and pod.gone_s is None:
+                # Not a CNI DEL: the node goes with its pool, so only the count moves.
                 self.cni.pod_subnet(node).assign_delta(-1)
             pod.gone_s = self.env.now
             if pod.deleted_s is None:
@@ -325,7 +326,8 @@ class ClusterRuntime:
     def _end(self, pod: Pod, reason: str) -> None:
         now = self.env.now
         if pod.running_s is not None and pod.running_s > now:
-            pod.running_s = None  # a job's pod deleted before it got to Running
+            # A job's pod deleted before it got to Running (at the very instant, it did).
+            pod.running_s = None
         pod.deleted_s = now
         pod.end = reason
         self.pending.pop(pod, None)

@@ -109,7 +109,7 @@ class Pod:
     scheduled_s: float | None = None
     ip: int | None = None
     ip_s: float | None = None
-    running_s: float | None = None
+    running_s: float | None = None  # a job's pod sets it ahead, when it gets its address
     deleted_s: float | None = None
     end: str = ""  # deleted | evicted | succeeded, once gone
     owner: Any = None  # the controller that made it (Deployment, Job, DaemonSet)
@@ -125,7 +125,8 @@ class Pod:
     @property
     def phase(self) -> str:
         """Pending (not bound), waiting (bound, no IP), starting, running, or how it ended
-        (deleted, evicted, succeeded)."""
+        (deleted, evicted, succeeded). A job's pod reads as running from its address on
+        (``running_s`` is set ahead); the results place it at the run's end."""
         if self.deleted_s is not None:
             return self.end or "deleted"
         if self.node is None:

@@ -7,10 +7,10 @@ from typing import NamedTuple
 import pandas as pd
 
 from .entities import Node
-from .nnc_frame import NNC_COLUMNS, POOL_FIELDS, nnc_frame
+from .nnc_frame import nnc_frame
 from .subnets import Clock
 
-__all__ = ["NNC_COLUMNS", "POOL_FIELDS", "EventRecord", "Recorder"]
+__all__ = ["EventRecord", "Recorder"]
 
 
 class EventRecord(NamedTuple):
@@ -59,7 +59,8 @@ class Recorder:
         )
 
     def nnc_state(self, node: Node, state: tuple[object, ...]) -> None:
-        """Record the node's pool (``POOL_FIELDS``) if it changed since its last row."""
+        """Record the node's pool (``nnc_frame.POOL_FIELDS``) if it changed since its last
+        row."""
         if state == node.nnc_last:
             return
         node.nnc_last = state

@@ -164,7 +164,6 @@ class SubnetState:
         if self.on_allocated is not None and allocated != self._allocated[-1]:
             self.on_allocated()
         self.peak_allocated = max(self.peak_allocated, allocated)
-        self.peak_assigned = max(self.peak_assigned, self.assigned)
         if self._times[-1] == now:
             self._allocated[-1] = allocated
             self._assigned[-1] = self.assigned

@@ -74,9 +74,10 @@ class Controller:
         """A new pod of this workload, kept by the cluster (not yet scheduled)."""
         cluster = self.cluster
         pod = Pod(
-            name, self.name, cluster.spec.name, pool, system, 0, cluster.env.now,
-            owner=self, revision=revision, host_network=self.host_network, cpu=self.cpu,
-            mem=self.mem, grace=self.grace, lifetime=lifetime,
+            name=name, workload=self.name, cluster=cluster.spec.name, pool=pool,
+            system=system, seq=0, created_s=cluster.env.now, owner=self, revision=revision,
+            host_network=self.host_network, cpu=self.cpu, mem=self.mem, grace=self.grace,
+            lifetime=lifetime,
         )  # fmt: skip
         return cluster.add_pod(pod)
 
