@@ -196,7 +196,7 @@ def _pod_frame(world: World) -> pd.DataFrame:
     # Column by column, and the derived ones with numpy: a million pods make a million
     # rows. ``ip_wait_s``: from binding to an address, or to the pod's end (or the run's)
     # if it never got one; none for pods never bound or on the host network. ``state``:
-    # ``Pod.phase`` at the end, a job's pod due to get Running after it still starting.
+    # ``Pod.phase`` at the end.
     scheduled = times([p.scheduled_s for p in pods])
     ip_s = times([p.ip_s for p in pods])
     deleted = times([p.deleted_s for p in pods])
