@@ -150,7 +150,7 @@ class ModelRun:
 def model_run(doc: dict[str, Any]) -> ModelRun:
     """Load, simulate and build the result of a scenario document, timing the parts."""
     from simulator.model.world import World
-    from simulator.results import build_result
+    from simulator.results.result import build_result
 
     start = time.perf_counter()
     scenario = simulator.load_scenario(doc)

@@ -1,10 +1,10 @@
 """ipsim: a discrete-event simulator of Kubernetes pod IP allocation on Azure CNI."""
 
-from .errors import IpsimError, OutputExistsError, ScenarioError
-from .loader import load_scenario
-from .results import Result
-from .runner import run
-from .scenario import Scenario
+from simulator.errors import IpsimError, OutputExistsError, ScenarioError
+from simulator.results.result import Result
+from simulator.runner import run
+from simulator.scenario.loader import load_scenario
+from simulator.scenario.models import Scenario
 
 __all__ = [
     "IpsimError",

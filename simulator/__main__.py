@@ -1,6 +1,6 @@
 """``python -m simulator`` is the ``ipsim`` command."""
 
-from .cli import main
+from simulator.cli import main
 
 if __name__ == "__main__":
     main()

@@ -6,10 +6,10 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from .loader import load_scenario
-from .model.world import World
-from .results import Result, build_result
-from .scenario import Scenario
+from simulator.model.world import World
+from simulator.results.result import Result, build_result
+from simulator.scenario.loader import load_scenario
+from simulator.scenario.models import Scenario
 
 __all__ = ["run"]
 

@@ -4,7 +4,7 @@ import ipaddress
 
 import pytest
 
-from simulator.addressing import SubnetPool, usable_addresses
+from simulator.core.addressing import SubnetPool, usable_addresses
 
 
 def test_a_slash_24_has_251_usable_addresses():

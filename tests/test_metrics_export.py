@@ -10,7 +10,13 @@ import pytest
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
 import simulator
-from simulator.metrics import DEFAULT_START, METRICS, load_series, parse_start, write_metrics
+from simulator.results.metrics import (
+    DEFAULT_START,
+    METRICS,
+    load_series,
+    parse_start,
+    write_metrics,
+)
 
 from conftest import make_scenario
 

@@ -10,9 +10,9 @@ import pytest
 from test_conservation import _random_scenario
 
 import simulator
-from simulator.model.nnc_frame import NNC_COLUMNS
 from simulator.model.world import World
-from simulator.results import build_result
+from simulator.results.nnc_frame import NNC_COLUMNS
+from simulator.results.result import build_result
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -10,12 +10,12 @@ import pytest
 import yaml
 
 import simulator
-from simulator.batch import LocalExecutor, RunSpec, replica_seeds, run_spec
-from simulator.capacity import calculate, dynamic_holding, largest_fit, smallest_prefix
-from simulator.compare import compare
-from simulator.plan import plan
-from simulator.sweep import sweep
-from simulator.variants import SetError, parse_settings, set_key
+from simulator.core.capacity import calculate, dynamic_holding, largest_fit, smallest_prefix
+from simulator.experiments.compare import compare
+from simulator.experiments.plan import plan
+from simulator.experiments.runs import LocalExecutor, RunSpec, replica_seeds, run_spec
+from simulator.experiments.sweep import sweep
+from simulator.scenario.variants import SetError, parse_settings, set_key
 
 from conftest import make_scenario
 
@@ -141,7 +141,7 @@ def test_compare_replays_the_same_pods_in_every_variant(tmp_path):
     document = yaml.safe_load(path.read_text())
     arrivals = []
     for cni in ("traditional", "dynamic"):
-        from simulator.variants import apply_settings
+        from simulator.scenario.variants import apply_settings
 
         doc = apply_settings(document, {}, cni)
         pods = run_spec(RunSpec(doc, 5, str(tmp_path), keep_frames=True)).pods
@@ -269,7 +269,7 @@ def test_dask_cluster_gives_the_same_rows(tmp_path):
         host="127.0.0.1",
         dashboard_address=None,
     ) as cluster:
-        from simulator.batch import DaskExecutor
+        from simulator.experiments.runs import DaskExecutor
 
         executor = DaskExecutor(cluster.scheduler_address)
         try:

@@ -11,7 +11,7 @@ import pytest
 
 import simulator
 from simulator.model.world import World
-from simulator.results import build_result
+from simulator.results.result import build_result
 
 from conftest import make_scenario
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from simulator.pool_monitor import Action, Decision, PoolCounts, Scaler, decide_v1
+from simulator.core.pool_monitor import Action, Decision, PoolCounts, Scaler, decide_v1
 
 
 @pytest.mark.parametrize(

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from simulator.ip_pool import NodeIpPool
-from simulator.pool_monitor import (
+from simulator.core.ip_pool import NodeIpPool
+from simulator.core.pool_monitor import (
     Action,
     PoolCounts,
     Scaler,

@@ -7,7 +7,7 @@ refused before any memory is spent.
 
 Model: small random scenarios (subnet sizes down to /29, both CNI modes, pool monitor
 v1 and v2, exhaustion, deployments, jobs, daemonsets, autoscaler, scale, rollout and
-upgrade actions) run with :func:`simulator.invariants.check` at every change point; a
+upgrade actions) run with :func:`simulator.model.invariants.check` at every change point; a
 v1 node quiet before the drain keeps minFree addresses unassigned; after every workload
 and node pool is scaled to 0 every address is free again.
 
@@ -31,7 +31,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from simulator import IpsimError, Scenario, ScenarioError, load_scenario
-from simulator.invariants import check, check_at_rest, check_drained
+from simulator.model.invariants import check, check_at_rest, check_drained
 from simulator.model.world import World
 
 from conftest import examples, make_scenario
@@ -573,7 +573,7 @@ def test_random_worlds_keep_every_address_accounted_for(doc):
 
 def test_the_checker_does_not_change_the_run():
     """Stepping event by event with a checker gives the same outputs as a normal run."""
-    from simulator.results import build_result
+    from simulator.results.result import build_result
 
     doc = _rich_scenario()
     plain = World(load_scenario(doc), 0)

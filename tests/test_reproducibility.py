@@ -27,7 +27,7 @@ import pytest
 import yaml
 
 from simulator import ScenarioError, load_scenario
-from simulator.folders import write_folder
+from simulator.results.folders import write_folder
 
 from conftest import make_scenario
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from simulator.streams import Draws, Streams
+from simulator.model.streams import Draws, Streams
 
 
 @pytest.mark.parametrize(

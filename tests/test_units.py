@@ -2,7 +2,7 @@
 
 import pytest
 
-from simulator.units import format_duration, parse_duration
+from simulator.core.units import format_duration, parse_duration
 
 
 @pytest.mark.parametrize(

@@ -18,8 +18,8 @@ import yaml
 
 import simulator
 from simulator import ScenarioError, load_scenario
+from simulator.core.vm_sizes import allocatable_for
 from simulator.model.workloads import resolve_count
-from simulator.vm_sizes import allocatable_for
 
 from conftest import make_scenario
 

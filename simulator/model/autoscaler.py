@@ -15,13 +15,13 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from ..scenario import AutoscalerProfile, NodePool
-from ..vm_sizes import pool_allocatable
-from .clock import POLL_PRIORITY, LateEvent
-from .entities import Node, Pod
+from simulator.core.vm_sizes import pool_allocatable
+from simulator.model.clock import POLL_PRIORITY, LateEvent
+from simulator.model.entities import Node, Pod
+from simulator.scenario.models import AutoscalerProfile, NodePool
 
 if TYPE_CHECKING:
-    from .cluster import ClusterRuntime
+    from simulator.model.cluster import ClusterRuntime
 
 __all__ = ["ClusterAutoscaler"]
 

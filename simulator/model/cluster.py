@@ -10,19 +10,19 @@ from __future__ import annotations
 
 import hashlib
 
-from ..cni import CniMode, ModelContext, mode_for
-from ..scenario import Cluster, NodePool, Workload
-from ..streams import Streams
-from ..vm_sizes import pool_allocatable
-from .entities import Node, Pod
-from .scheduler import NodeIndex, schedule
-from .subnets import SubnetState
-from .workloads import (
+from simulator.core.vm_sizes import pool_allocatable
+from simulator.model.cni import CniMode, ModelContext, mode_for
+from simulator.model.entities import Node, Pod
+from simulator.model.scheduler import NodeIndex, schedule
+from simulator.model.streams import Streams
+from simulator.model.subnets import SubnetState
+from simulator.model.workloads import (
     Controller,
     DaemonSetController,
     DeploymentController,
     JobController,
 )
+from simulator.scenario.models import Cluster, NodePool, Workload
 
 __all__ = ["ClusterRuntime"]
 

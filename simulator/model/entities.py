@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..ip_pool import NodeIpPool
+from simulator.core.ip_pool import NodeIpPool
 
 if TYPE_CHECKING:
-    from .subnets import SubnetState
+    from simulator.model.subnets import SubnetState
 
 __all__ = ["Node", "Pod"]
 

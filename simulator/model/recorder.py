@@ -6,9 +6,9 @@ from typing import NamedTuple
 
 import pandas as pd
 
-from .entities import Node
-from .nnc_frame import nnc_frame
-from .subnets import Clock
+from simulator.model.entities import Node
+from simulator.model.subnets import Clock
+from simulator.results.nnc_frame import nnc_frame
 
 __all__ = ["EventRecord", "Recorder"]
 

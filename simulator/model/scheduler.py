@@ -13,7 +13,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterable
 
-from .entities import Node, Pod
+from simulator.model.entities import Node, Pod
 
 __all__ = ["NodeIndex", "schedule"]
 

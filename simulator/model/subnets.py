@@ -8,7 +8,7 @@ from typing import Protocol
 
 import numpy as np
 
-from ..addressing import SubnetPool
+from simulator.core.addressing import SubnetPool
 
 __all__ = ["Clock", "SubnetState"]
 

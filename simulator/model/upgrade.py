@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..scenario import UpgradeNodePool
-from .workloads import resolve_count
+from simulator.model.workloads import resolve_count
+from simulator.scenario.models import UpgradeNodePool
 
 if TYPE_CHECKING:
-    from .cluster import ClusterRuntime
+    from simulator.model.cluster import ClusterRuntime
 
 __all__ = ["upgrade"]
 

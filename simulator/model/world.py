@@ -7,18 +7,18 @@ from collections.abc import Callable
 
 import simpy
 
-from ..cni import ModelContext
-from ..scenario import Scenario, TimelineEvent
-from ..streams import Streams
-from .autoscaler import ClusterAutoscaler
-from .clock import collector_paused
-from .cluster import ClusterRuntime
-from .exhaustion import ExhaustionMonitor
-from .node_agent import TickBus
-from .recorder import Recorder
-from .subnets import SubnetState
-from .upgrade import upgrade
-from .workloads import DeploymentController
+from simulator.model.autoscaler import ClusterAutoscaler
+from simulator.model.clock import collector_paused
+from simulator.model.cluster import ClusterRuntime
+from simulator.model.cni import ModelContext
+from simulator.model.cni.dynamic.exhaustion import ExhaustionMonitor
+from simulator.model.cni.dynamic.node_agent import TickBus
+from simulator.model.recorder import Recorder
+from simulator.model.streams import Streams
+from simulator.model.subnets import SubnetState
+from simulator.model.upgrade import upgrade
+from simulator.model.workloads import DeploymentController
+from simulator.scenario.models import Scenario, TimelineEvent
 
 __all__ = ["World"]
 

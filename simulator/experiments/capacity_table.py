@@ -1,0 +1,58 @@
+"""``ipsim chart capacity``: what each subnet prefix holds per mode, as a table and chart."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+import pandas as pd
+
+from simulator.core.capacity import MODES, largest_fit, usable
+from simulator.results.folders import write_folder
+
+__all__ = ["capacity_table", "save_capacity"]
+
+
+def capacity_table(max_pods: int, pods_per_node: int, prefixes: Iterable[int]) -> pd.DataFrame:
+    """One row per mode and prefix: usable addresses, largest node and pod counts.
+
+    Traditional is limited by the node subnet, dynamic and static block by the pod
+    subnet (their node subnet needs only 1 address per node)."""
+    rows = []
+    for mode in MODES:
+        for prefix in prefixes:
+            nodes, pods = largest_fit(mode, prefix, max_pods, pods_per_node)
+            subnet = "node" if mode == "traditional" else "pod"
+            rows.append(
+                {
+                    "mode": mode,
+                    "prefix": prefix,
+                    "subnet": subnet,
+                    "usable": usable(prefix),
+                    "nodes": nodes,
+                    "pods": pods,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def save_capacity(
+    table: pd.DataFrame,
+    max_pods: int,
+    pods_per_node: int,
+    directory: str | os.PathLike[str],
+    *,
+    force: bool = False,
+) -> Path:
+    from simulator.charts.planning import plot_capacity
+
+    def fill(folder: Path) -> None:
+        table.to_csv(folder / "capacity.csv", index=False)
+        plot_capacity(
+            table,
+            f"pods per subnet prefix (max pods {max_pods}, {pods_per_node} pods per node)",
+            folder / "capacity.png",
+        )
+
+    return write_folder(directory, fill, force=force)

@@ -1,0 +1,74 @@
+"""Traditional Azure CNI: every node takes 1 + max pods addresses from the node subnet.
+
+Reference: reference/azure-cni.md §2. The addresses are taken when the VM is created,
+all or nothing, whatever the node will run; pods take one of them at once.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from simulator.model.cni.base import CniMode
+
+if TYPE_CHECKING:
+    from simulator.model.entities import Node, Pod
+    from simulator.model.subnets import SubnetState
+
+__all__ = ["TraditionalCni"]
+
+
+class TraditionalCni(CniMode):
+    """Static per-node allocation from the node subnet."""
+
+    name = "traditional"
+
+    def node_created(self, node: Node) -> bool:
+        addresses = node.node_subnet.take(1 + node.max_pods, holder=node.holder)
+        if addresses is None:
+            free = node.node_subnet.pool.free
+            self.ctx.recorder.node_event(
+                node,
+                "node_failed",
+                f"SubnetIsFull: node needs {1 + node.max_pods} addresses "
+                f"(1 + max pods {node.max_pods}), subnet has {free} free",
+            )
+            return False
+        node.node_ip = addresses[0]
+        node.ips.add_available(addresses[1:])
+        self.record(node)
+        return True
+
+    def node_ready(self, node: Node) -> None:
+        node.first_ips_s = self.ctx.env.now
+
+    def node_deleted(self, node: Node) -> None:
+        addresses = node.ips.all_addresses()
+        if node.node_ip is not None:
+            addresses.append(node.node_ip)
+        node.node_subnet.give_back(addresses, holder=node.holder)
+        node.ips = type(node.ips)()
+
+    def assign(self, pod: Pod) -> int | None:
+        node = pod.node
+        assert node is not None
+        address = node.ips.assign(pod)
+        if address is not None:
+            self.ctx.recorder.nnc_assigned(node, len(node.ips.assigned))
+            node.node_subnet.assign_delta(1)
+        return address
+
+    def release(self, pod: Pod) -> None:
+        node = pod.node
+        assert node is not None and pod.ip is not None
+        node.ips.release(pod.ip)
+        self.ctx.recorder.nnc_assigned(node, len(node.ips.assigned))
+        node.node_subnet.assign_delta(-1)
+
+    def pod_subnet(self, node: Node) -> SubnetState:
+        return node.node_subnet
+
+    def record(self, node: Node) -> None:
+        # The node's own address is the NIC's primary; the max-pods secondaries never change.
+        self.ctx.recorder.nnc_state(
+            node, (node.max_pods, node.ips.held, 1, 0, 0, 0, node.max_pods, False, "")
+        )

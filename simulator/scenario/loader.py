@@ -1,0 +1,258 @@
+"""Reading scenario files: YAML in, a validated and resolved :class:`Scenario` out.
+
+Every problem becomes a :class:`ScenarioError` naming the file, the dotted field path,
+the bad value and what is allowed; nothing else escapes.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import os
+import types
+import typing
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from simulator.core.units import format_duration
+from simulator.errors import ScenarioError, format_path
+from simulator.scenario.models import Scenario
+from simulator.scenario.rules import resolve
+
+__all__ = ["load_scenario", "read_document"]
+
+#: Scenario files larger than this are refused before parsing.
+MAX_FILE_BYTES = 5_000_000
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing a key given twice in one mapping (YAML says keys
+    are unique; PyYAML would silently keep the last one)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, list | dict):
+                continue  # unhashable keys are reported by the base class
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def read_document(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Parse a YAML scenario file into a mapping (safe loader: no object construction)."""
+    source = str(path)
+    file = Path(path)
+    too_big = f"scenario files are limited to {MAX_FILE_BYTES} bytes"
+    try:
+        if file.is_dir():
+            raise ScenarioError("is a directory, not a scenario file", source=source)
+        size = file.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise ScenarioError(f"file is {size} bytes; {too_big}", source=source)
+        # Bounded even when stat() knows no size (a pipe, /dev/zero).
+        with file.open("rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
+        if len(raw) > MAX_FILE_BYTES:
+            raise ScenarioError(f"file is larger than allowed; {too_big}", source=source)
+    except FileNotFoundError:
+        raise ScenarioError("no such file", source=source) from None
+    except OSError as exc:
+        raise ScenarioError(f"cannot be read: {exc.strerror}", source=source) from None
+    except ValueError:  # a NUL byte in the name
+        raise ScenarioError("is not a valid file name", source=source) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(
+            f"is not UTF-8 text (bad byte at offset {exc.start})", source=source
+        ) from None
+    try:
+        # _StrictLoader is a SafeLoader: tags such as !!python/object are refused.
+        document = yaml.load(text, Loader=_StrictLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ScenarioError(f"invalid YAML: {where}{problem}", source=source) from None
+    except RecursionError:
+        raise ScenarioError("invalid YAML: nested too deeply", source=source) from None
+    except (ValueError, TypeError) as exc:  # a constructor's own check, e.g. a huge integer
+        problem = (
+            "a number has too many digits"
+            if "integer string conversion" in str(exc)
+            else str(exc).splitlines()[0]
+        )
+        raise ScenarioError(f"invalid YAML: {problem}", source=source) from None
+    if document is None:
+        raise ScenarioError("is empty; a scenario is a YAML mapping", source=source)
+    if not isinstance(document, dict):
+        raise ScenarioError(
+            f"must be a YAML mapping of keys, not a {type(document).__name__}", source=source
+        )
+    return document
+
+
+def load_scenario(
+    source: str | os.PathLike[str] | dict[str, Any] | Scenario,
+    *,
+    base: str | os.PathLike[str] | None = None,
+) -> Scenario:
+    """Load, validate and resolve a scenario from a file path, a mapping or a model.
+
+    ``base``: the folder files named in a mapping are relative to (default: the file's
+    folder, or the current folder for a mapping)."""
+    if isinstance(source, Scenario):
+        return resolve(source)
+    name = None
+    base = Path(base) if base is not None else None
+    if isinstance(source, dict):
+        document = source
+    elif isinstance(source, str | os.PathLike):
+        name = str(source)
+        document = read_document(source)
+        base = base or Path(source).resolve().parent
+    else:
+        raise ScenarioError(
+            "a scenario is a mapping, a Scenario or the path of a scenario file, "
+            f"not a {type(source).__name__}"
+        )
+    try:
+        try:
+            scenario = Scenario.model_validate(document)
+        except ValidationError as exc:
+            raise _translate(exc) from None
+        except RecursionError:
+            raise ScenarioError("nested too deeply to be a scenario") from None
+        return resolve(scenario, base)
+    except ScenarioError as exc:
+        raise exc.with_source(name) if name else exc from None
+
+
+# --- pydantic errors, reworded --------------------------------------------------------
+
+
+def _models_of(annotation: Any) -> list[type[BaseModel]]:
+    """The pydantic models inside an annotation such as ``list[X] | None`` or a union."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _models_of(typing.get_args(annotation)[0])
+    if origin in (list, typing.Union, types.UnionType):
+        return [m for arg in typing.get_args(annotation) for m in _models_of(arg)]
+    return []
+
+
+def _keys(model: type[BaseModel]) -> dict[str, Any]:
+    """A model's fields by the key written in files (the alias where there is one)."""
+    return {field.alias or name: field for name, field in model.model_fields.items()}
+
+
+def _tagged(models: list[type[BaseModel]], part: Any) -> type[BaseModel] | None:
+    """The member of a discriminated union whose tag is ``part`` (pydantic puts the tag
+    in error locations: ``lifetime.fixed.value`` for the file's ``lifetime.value``)."""
+    for model in models:
+        for field in model.model_fields.values():
+            if typing.get_origin(field.annotation) is Literal and part in typing.get_args(
+                field.annotation
+            ):
+                return model
+    return None
+
+
+def _walk(loc: tuple[Any, ...]) -> tuple[tuple[Any, ...], type[BaseModel] | None, Any]:
+    """``loc`` as the file spells it, the model its last key belongs to, and that field."""
+    models: list[type[BaseModel]] = [Scenario]
+    out: list[Any] = []
+    owner: type[BaseModel] | None = None
+    field: Any = None
+    for part in loc:
+        if isinstance(part, int):
+            out.append(part)
+            continue
+        model = models[0] if len(models) == 1 else None
+        if model is None and len(models) > 1 and (member := _tagged(models, part)):
+            models = [member]  # a union tag: not a key of the file
+            continue
+        owner = model
+        field = _keys(model).get(part) if model is not None else None
+        out.append(part)
+        models = _models_of(field.annotation) if field is not None else []
+    return tuple(out), owner, field
+
+
+def _is_duration(field: Any) -> bool:
+    """Whether the field holds a duration (its value is checked after the conversion)."""
+    return any(
+        getattr(meta, "func", None) is format_duration for meta in getattr(field, "metadata", [])
+    )
+
+
+def _bounds(field: Any) -> tuple[Any, Any]:
+    low = high = None
+    for meta in getattr(field, "metadata", []):
+        low = getattr(meta, "ge", None) if getattr(meta, "ge", None) is not None else low
+        high = getattr(meta, "le", None) if getattr(meta, "le", None) is not None else high
+    return low, high
+
+
+def _translate(exc: ValidationError) -> ScenarioError:
+    errors = exc.errors(include_url=False)
+    # A misspelt key shows up twice: unknown, and the real key missing. Say the first.
+    error = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
+    loc, owner, field = _walk(tuple(error["loc"]))
+    kind = error["type"]
+    value = error.get("input")
+    path = format_path(loc)
+    if isinstance(value, float) and math.isfinite(value) and _is_duration(field):
+        value = format_duration(value)  # as a file spells it: '0s', not the seconds 0.0
+    if kind == "extra_forbidden":
+        allowed = list(_keys(owner)) if owner else []
+        close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+        hint = f"did you mean {close[0]!r}?" if close else f"allowed: {', '.join(allowed)}"
+        return ScenarioError(f"unknown key; {hint}", path=path)
+    if kind == "missing":
+        return ScenarioError("is required", path=path)
+    if kind in ("union_tag_invalid", "union_tag_not_found"):
+        # A discriminated union (a lifetime's distribution): name the tag key itself.
+        key = str(error["ctx"]["discriminator"]).strip("'")
+        members = _models_of(field.annotation) if field is not None else []
+        expected = ", ".join(repr(tag) for m in members for tag in _tags(m, key))
+        if kind == "union_tag_not_found":
+            return ScenarioError(f"is required: one of {expected}", path=f"{path}.{key}")
+        tag = value.get(key) if isinstance(value, dict) else value
+        return ScenarioError(f"must be one of {expected}", path=f"{path}.{key}", value=tag)
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return ScenarioError("must be a mapping of keys", path=path, value=value)
+    if kind in ("greater_than_equal", "less_than_equal"):
+        low, high = _bounds(field)
+        if low is not None and high is not None:
+            return ScenarioError(f"must be between {low} and {high}", path=path, value=value)
+    if kind == "string_pattern_mismatch":
+        return ScenarioError(
+            "is not a valid name here: use letters, digits and the separators allowed "
+            f"for this resource (pattern {error['ctx']['pattern']})",
+            path=path,
+            value=value,
+        )
+    message = error["msg"]
+    for prefix in ("Value error, ", "Assertion failed, "):
+        message = message.removeprefix(prefix)
+    message = message.replace("Input should be", "must be").replace(
+        "Input should have", "must have"
+    )
+    message = message.replace("List should have", "must have")
+    return ScenarioError(message, path=path, value=value)
+
+
+def _tags(model: type[BaseModel], key: str) -> tuple[Any, ...]:
+    field = model.model_fields.get(key)
+    return typing.get_args(field.annotation) if field is not None else ()
