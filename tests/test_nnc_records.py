@@ -11,7 +11,7 @@ from test_conservation import _random_scenario
 
 import simulator
 from simulator.model.world import World
-from simulator.results.nnc_frame import NNC_COLUMNS
+from simulator.results.nnc_frame import NNC_COLUMNS, nnc_frame
 from simulator.results.result import build_result
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,7 +59,7 @@ def _world(doc) -> World:
 @pytest.mark.parametrize("seed", range(12))
 def test_frame_equals_a_plain_replay_of_the_records(seed):
     world = _world(_random_scenario(np.random.default_rng(1000 + seed)))
-    frame = world.recorder.nnc_frame()
+    frame = nnc_frame(world.recorder.nnc)
     assert list(frame.columns) == NNC_COLUMNS
     expected = _replayed(world.recorder.nnc)
     got = [tuple(row) for row in frame.itertuples(index=False)]
@@ -72,7 +72,7 @@ def test_frame_equals_a_plain_replay_for_every_shipped_scenario(name):
     # Identical nodes starting together: a node's first row must not be taken for a
     # repeat of another node's last one.
     world = _world(ROOT / "scenarios" / f"{name}.yaml")
-    got = [tuple(row) for row in world.recorder.nnc_frame().itertuples(index=False)]
+    got = [tuple(row) for row in nnc_frame(world.recorder.nnc).itertuples(index=False)]
     assert got == _replayed(world.recorder.nnc)
 
 

@@ -10,7 +10,9 @@ import pytest
 import yaml
 
 import simulator
-from simulator.core.capacity import calculate, dynamic_holding, largest_fit, smallest_prefix
+from simulator.core.addressing import smallest_prefix
+from simulator.core.capacity import calculate, largest_fit
+from simulator.core.modes import dynamic_holding
 from simulator.experiments.compare import compare
 from simulator.experiments.plan import plan
 from simulator.experiments.runs import LocalExecutor, RunSpec, replica_seeds, run_spec

@@ -18,8 +18,8 @@ import yaml
 
 import simulator
 from simulator import ScenarioError, load_scenario
+from simulator.core.units import resolve_count
 from simulator.core.vm_sizes import allocatable_for
-from simulator.model.workloads import resolve_count
 
 from conftest import make_scenario
 

@@ -1,8 +1,9 @@
-"""Subnet address pools with Azure's reserved addresses (pure core: no SimPy, no randomness).
+"""Azure's address facts, once, and subnet address pools (pure core: no SimPy, no randomness).
 
 Azure keeps five addresses of every subnet for itself: the network address, the default
-gateway (.1), two addresses for Azure DNS (.2 and .3) and the last address
-(reference/azure-cni.md §1). They are never handed out here.
+gateway (.1), two addresses for Azure DNS (.2 and .3) and the last address; a subnet is
+a /29 at the smallest and a /8 at the largest (reference/azure-cni.md §1). Reserved
+addresses are never handed out here.
 """
 
 from __future__ import annotations
@@ -12,15 +13,55 @@ import ipaddress
 import socket
 from collections.abc import Collection, Iterable
 
-__all__ = ["AZURE_RESERVED", "SubnetPool", "usable_addresses"]
+__all__ = [
+    "AZURE_RESERVED",
+    "MAX_PREFIX",
+    "MIN_PREFIX",
+    "SubnetPool",
+    "block_capacity",
+    "smallest_block_prefix",
+    "smallest_prefix",
+    "usable_addresses",
+]
 
 #: Addresses Azure reserves in every subnet.
 AZURE_RESERVED = 5
+#: Azure's largest (/8) and smallest (/29) subnet, as prefix lengths.
+MIN_PREFIX, MAX_PREFIX = 8, 29
 
 
 def usable_addresses(prefixlen: int) -> int:
     """Usable addresses of an IPv4 subnet of that prefix length: ``2**(32 - prefix) - 5``."""
     return 2 ** (32 - prefixlen) - AZURE_RESERVED
+
+
+def smallest_prefix(addresses: int) -> int | None:
+    """The longest prefix (smallest subnet) with at least ``addresses`` usable; None if
+    even a /8 is too small."""
+    for prefix in range(MAX_PREFIX, MIN_PREFIX - 1, -1):
+        if usable_addresses(prefix) >= addresses:
+            return prefix
+    return None
+
+
+def block_capacity(prefixlen: int, block: int) -> int:
+    """Aligned blocks of ``block`` addresses (a power of two) a subnet hands out whole.
+
+    The first block holds the network, gateway and DNS addresses and the last one the
+    last address, so neither is handed out (an assumption; see docs/model.md)."""
+    block_prefix = 32 - (block.bit_length() - 1)
+    if prefixlen > block_prefix:
+        return 0
+    return max(2 ** (block_prefix - prefixlen) - 2, 0)
+
+
+def smallest_block_prefix(blocks: int, block: int) -> int | None:
+    """The longest prefix whose subnet hands out at least ``blocks`` whole blocks."""
+    block_prefix = 32 - (block.bit_length() - 1)
+    for prefix in range(min(MAX_PREFIX, block_prefix - 1), MIN_PREFIX - 1, -1):
+        if block_capacity(prefix, block) >= blocks:
+            return prefix
+    return None
 
 
 class SubnetPool:

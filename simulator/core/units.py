@@ -1,4 +1,5 @@
-"""Durations as written in scenario files (``90s``, ``10m``, ``2h``, ``1d`` or bare seconds)."""
+"""Durations as written in scenario files (``90s``, ``10m``, ``2h``, ``1d`` or bare seconds),
+and counts given as a number or a percentage of a total (``25%``)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import math
 import re
 from decimal import Decimal
 
-__all__ = ["format_duration", "parse_duration"]
+__all__ = ["format_duration", "parse_duration", "resolve_count"]
 
 _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _PATTERN = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?|\.[0-9]+)\s*([smhd]?)\s*$")
@@ -43,3 +44,12 @@ def format_duration(seconds: float) -> str:
     # repr() is the shortest text that reads back to the same float; Decimal spells it
     # without an exponent, which the parser accepts.
     return f"{Decimal(repr(float(seconds))):f}s"
+
+
+def resolve_count(value: int | str, total: int, *, round_up: bool) -> int:
+    """A count or a percentage of ``total``, rounded the way Kubernetes rounds it."""
+    if isinstance(value, int):
+        return value
+    exact = float(value.rstrip("%")) * total / 100
+    # Round in a way that ignores float noise: 25 % of 12 is 3, not 3.0000000001.
+    return math.ceil(exact - 1e-9) if round_up else math.floor(exact + 1e-9)

@@ -8,28 +8,29 @@ from pathlib import Path
 
 import pandas as pd
 
-from simulator.core.capacity import MODES, largest_fit, usable
+from simulator.core.addressing import usable_addresses
+from simulator.core.capacity import largest_fit
+from simulator.core.modes import MODES
 from simulator.results.folders import write_folder
 
 __all__ = ["capacity_table", "save_capacity"]
 
 
 def capacity_table(max_pods: int, pods_per_node: int, prefixes: Iterable[int]) -> pd.DataFrame:
-    """One row per mode and prefix: usable addresses, largest node and pod counts.
-
-    Traditional is limited by the node subnet, dynamic and static block by the pod
-    subnet (their node subnet needs only 1 address per node)."""
+    """One row per mode and prefix: usable addresses, largest node and pod counts, in
+    the address space that limits the mode (the node subnet for traditional, the pod
+    subnet for the others: their node subnet needs only 1 address per node)."""
     rows = []
-    for mode in MODES:
+    prefixes = list(prefixes)
+    for mode, spec in MODES.items():
         for prefix in prefixes:
             nodes, pods = largest_fit(mode, prefix, max_pods, pods_per_node)
-            subnet = "node" if mode == "traditional" else "pod"
             rows.append(
                 {
                     "mode": mode,
                     "prefix": prefix,
-                    "subnet": subnet,
-                    "usable": usable(prefix),
+                    "subnet": spec.pod_addresses.value,
+                    "usable": usable_addresses(prefix),
                     "nodes": nodes,
                     "pods": pods,
                 }

@@ -20,11 +20,11 @@ from typing import Any
 
 import pandas as pd
 
+from simulator.core.addressing import MAX_PREFIX, MIN_PREFIX, usable_addresses
 from simulator.errors import IpsimError
 from simulator.experiments.runs import Executor, LocalExecutor, Outcome, RunSpec, replica_seeds
 from simulator.results.folders import write_folder
 from simulator.scenario.loader import load_scenario, read_document
-from simulator.scenario.rules import MAX_PREFIX, MIN_PREFIX
 from simulator.scenario.variants import apply_settings
 
 __all__ = ["Plan", "SubnetPlan", "plan"]
@@ -243,7 +243,7 @@ class _Search:
             self.name,
             self.original,
             self.cidr(best),
-            2 ** (32 - best) - 5,
+            usable_addresses(best),
             peak,
             self.cidr(failing) if failing is not None else None,
             why_text or ("/29 is the smallest Azure subnet" if failing is None else ""),
@@ -253,7 +253,7 @@ class _Search:
         out = []
         for prefix, outcomes in sorted(self.cache.items()):
             ok, _ = self.passes(prefix) if self.normal else (False, [])
-            usable = 2 ** (32 - prefix) - 5
+            usable = usable_addresses(prefix)
             for o in outcomes:
                 s = o.summary
                 sub = s["subnets"].get(self.name) if s else None

@@ -5,10 +5,11 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Protocol
 
 import simpy
 
-__all__ = ["LATE_PRIORITY", "POLL_PRIORITY", "LateEvent", "collector_paused"]
+__all__ = ["LATE_PRIORITY", "POLL_PRIORITY", "LateEvent", "TickBus", "collector_paused"]
 
 #: SimPy runs lower priorities first at one instant (URGENT 0, NORMAL 1): these come last.
 LATE_PRIORITY = 2
@@ -52,3 +53,36 @@ def collector_paused() -> Iterator[None]:
                 gc.freeze()
                 gc.unfreeze()
             gc.enable()
+
+
+class Ticking(Protocol):
+    """A periodic reader run by a :class:`TickBus` (a node agent's pool monitor)."""
+
+    order: tuple[int, int]
+
+    def on_tick(self) -> None: ...
+
+
+class TickBus:
+    """Runs the monitor ticks due at one instant together, in a fixed node order.
+
+    Ticks of different nodes at the same instant can compete for the same subnet (their
+    spec patches reach the control plane in this order), so the order must not depend
+    on how the ticks were scheduled.
+    """
+
+    def __init__(self, env: simpy.Environment) -> None:
+        self.env = env
+        self._due: dict[float, list[Ticking]] = {}
+
+    def at(self, when: float, agent: Ticking) -> None:
+        """Run ``agent``'s tick at ``when``."""
+        due = self._due.get(when)
+        if due is None:
+            due = self._due[when] = []
+            LateEvent(self.env, when - self.env.now).callbacks.append(lambda _e: self._fire(when))
+        due.append(agent)
+
+    def _fire(self, when: float) -> None:
+        for agent in sorted(self._due.pop(when), key=lambda a: a.order):
+            agent.on_tick()

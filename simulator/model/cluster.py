@@ -11,39 +11,17 @@ from __future__ import annotations
 import hashlib
 
 from simulator.core.vm_sizes import pool_allocatable
-from simulator.model.cni import CniMode, ModelContext, mode_for
+from simulator.model.cni import CniMode, mode_for
+from simulator.model.context import ModelContext
 from simulator.model.entities import Node, Pod
 from simulator.model.scheduler import NodeIndex, schedule
 from simulator.model.streams import Streams
 from simulator.model.subnets import SubnetState
-from simulator.model.workloads import (
-    Controller,
-    DaemonSetController,
-    DeploymentController,
-    JobController,
-)
+from simulator.model.workloads import Controller, controller_for
+from simulator.model.workloads.system import SystemPods
 from simulator.scenario.models import Cluster, NodePool, Workload
 
 __all__ = ["ClusterRuntime"]
-
-_CONTROLLERS: dict[str, type[Controller]] = {
-    "deployment": DeploymentController,
-    "job": JobController,
-    "daemonset": DaemonSetController,
-}
-
-
-class _SystemPods(Controller):
-    """``system_pods_per_node``: daemon pods with a pod IP on every node of a pool."""
-
-    kind = "system"
-
-    def __init__(self, cluster: ClusterRuntime) -> None:
-        self.cluster = cluster
-        self.name = "(system)"
-        self.cpu = self.mem = 0
-        self.host_network = False
-        self.grace = 0.0
 
 
 class ClusterRuntime:
@@ -66,7 +44,7 @@ class ClusterRuntime:
         self.cni: CniMode = mode_for(self.spec.cni)(ctx)
         self.subnets = subnets
         self.streams = streams
-        self.ctx_duration = duration
+        self.duration = duration  # the run's end
         self.folder = folder  # files the scenario names are relative to this
         self.preflight = preflight and self.spec.cni == "traditional"
         self.pools: dict[str, NodePool] = {p.name: p for p in self.spec.node_pools}
@@ -76,8 +54,8 @@ class ClusterRuntime:
         self.pods: list[Pod] = []
         self.pending: dict[Pod, None] = {}  # insertion-ordered FIFO of unbound pods
         self.controllers: dict[str, Controller] = {}
-        self.daemonsets: list[DaemonSetController] = []
-        self._system = _SystemPods(self)
+        self.daemonsets: list[Controller] = []  # controllers with a pod on every node
+        self._system = SystemPods(self)
         self._pod_seq = 0
         self._node_seq: dict[str, int] = {}
         self._schedule_queued = False
@@ -229,9 +207,9 @@ class ClusterRuntime:
     # --- pods ---------------------------------------------------------------------
 
     def add_workload(self, spec: Workload) -> None:
-        controller = _CONTROLLERS[spec.kind](self, spec)
+        controller = controller_for(spec.kind)(self, spec)
         self.controllers[spec.name] = controller
-        if isinstance(controller, DaemonSetController):
+        if controller.per_node:
             self.daemonsets.append(controller)
             for node in self.nodes:
                 if node.ready:

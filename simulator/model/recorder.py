@@ -1,14 +1,12 @@
-"""Append-only records kept while simulating; frames are built once, at the end."""
+"""Append-only records kept while simulating; the results build frames from them once,
+at the end."""
 
 from __future__ import annotations
 
 from typing import NamedTuple
 
-import pandas as pd
-
 from simulator.model.entities import Node
 from simulator.model.subnets import Clock
-from simulator.results.nnc_frame import nnc_frame
 
 __all__ = ["EventRecord", "Recorder"]
 
@@ -59,7 +57,7 @@ class Recorder:
         )
 
     def nnc_state(self, node: Node, state: tuple[object, ...]) -> None:
-        """Record the node's pool (``nnc_frame.POOL_FIELDS``) if it changed since its last
+        """Record the node's pool (``results.nnc_frame.POOL_FIELDS``) if it changed since its last
         row."""
         if state == node.nnc_last:
             return
@@ -76,8 +74,3 @@ class Recorder:
         if assigned > node.peak_assigned:
             node.peak_assigned = assigned
         self.nnc.append((self._clock.now, node, assigned))
-
-    def nnc_frame(self) -> pd.DataFrame:
-        """The NNC records as ``nnc.csv``: one row per node and instant at which its pool
-        changed, holding the pool as it was at the end of that instant."""
-        return nnc_frame(self.nnc)

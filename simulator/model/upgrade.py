@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from simulator.model.workloads import resolve_count
+from simulator.core.units import resolve_count
 from simulator.scenario.models import UpgradeNodePool
 
 if TYPE_CHECKING:

@@ -8,16 +8,15 @@ from collections.abc import Callable
 import simpy
 
 from simulator.model.autoscaler import ClusterAutoscaler
-from simulator.model.clock import collector_paused
+from simulator.model.clock import TickBus, collector_paused
 from simulator.model.cluster import ClusterRuntime
-from simulator.model.cni import ModelContext
 from simulator.model.cni.dynamic.exhaustion import ExhaustionMonitor
-from simulator.model.cni.dynamic.node_agent import TickBus
+from simulator.model.context import ModelContext
 from simulator.model.recorder import Recorder
 from simulator.model.streams import Streams
 from simulator.model.subnets import SubnetState
 from simulator.model.upgrade import upgrade
-from simulator.model.workloads import DeploymentController
+from simulator.model.workloads.deployment import DeploymentController
 from simulator.scenario.models import Scenario, TimelineEvent
 
 __all__ = ["World"]

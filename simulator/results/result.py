@@ -14,6 +14,7 @@ import pandas as pd
 import yaml
 
 from simulator.core.addressing import SubnetPool
+from simulator.results.nnc_frame import nnc_frame
 from simulator.results.folders import check_target, write_folder
 from simulator.model.clock import collector_paused
 from simulator.scenario.models import Scenario
@@ -341,7 +342,7 @@ def _build(world: World) -> Result:
         world.recorder.events,
         columns=["time_s", "kind", "cluster", "node_pool", "node", "subnet", "message"],
     )
-    nnc = world.recorder.nnc_frame()
+    nnc = nnc_frame(world.recorder.nnc)
     pods = _pod_frame(world)
     changes = _changes(world)
     return Result(

@@ -2,28 +2,31 @@
 
 The models below are the single description of a scenario: they validate input, fill
 defaults, print the JSON Schema (``ipsim schema``) and serialise the resolved scenario
-written next to every result. Cross-field rules (addresses, references) live in
-:mod:`simulator.scenario_rules`; :func:`load_scenario` applies both.
+written next to every result. Value types live in :mod:`.types`, workloads and their
+kinds in :mod:`.workloads`, cross-field rules (addresses, references) in :mod:`.rules`;
+:func:`~simulator.scenario.loader.load_scenario` applies them all.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import math
-import re
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    PlainSerializer,
-    PrivateAttr,
-    WithJsonSchema,
+from pydantic import Field, PrivateAttr
+
+from simulator.core.modes import MODES, simulated_modes
+from simulator.scenario.types import (
+    MAX_NODES_PER_POOL,
+    MAX_REPLICAS,
+    Cidr,
+    ClusterName,
+    CountOrPercent,
+    Duration,
+    NodePoolName,
+    ResourceName,
+    Resources,
+    StrictModel,
 )
-
-from simulator.core.units import format_duration, parse_duration
+from simulator.scenario.workloads import DailyPoint, Lifetime, Ramp, Workload
 
 __all__ = [
     "TIMELINE_ACTIONS",
@@ -52,192 +55,18 @@ __all__ = [
     "Workload",
 ]
 
-#: AKS limits used to refuse absurd sizes before any memory is spent.
-MAX_NODES_PER_POOL = 1000
-MAX_REPLICAS = 200_000
+#: The CNI modes a scenario can run, from the table of modes (in alphabetical order).
+CniName = Literal[tuple(sorted(simulated_modes()))]  # type: ignore[valid-type]
 
 
-def _duration(value: Any) -> float:
-    return parse_duration(value)
-
-
-Duration = Annotated[
-    float,
-    BeforeValidator(_duration),
-    PlainSerializer(format_duration, return_type=str, when_used="json"),
-    WithJsonSchema(
-        {
-            "anyOf": [
-                {"type": "number", "minimum": 0},
-                {"type": "string", "pattern": r"^\s*([0-9]+(\.[0-9]+)?|\.[0-9]+)\s*[smhd]?\s*$"},
-            ],
-            "description": "Duration: a number of seconds or a string with s, m, h or d suffix.",
-        }
-    ),
-]
-
-
-def _cidr(value: Any) -> str:
-    if not isinstance(value, str):
-        raise ValueError("must be an IPv4 CIDR such as 10.240.0.0/16")
-    try:
-        network = ipaddress.ip_network(value.strip(), strict=False)
-    except ValueError:
-        raise ValueError("must be an IPv4 CIDR such as 10.240.0.0/16") from None
-    if network.version != 4:
-        raise ValueError("must be an IPv4 CIDR such as 10.240.0.0/16 (IPv6 is not modelled)")
-    if "/" not in value:
-        raise ValueError("must give a prefix length, such as 10.240.0.0/16")
-    if network.network_address != ipaddress.ip_interface(value.strip()).ip:
-        raise ValueError(f"has host bits set; the network address is {network}")
-    return str(network)
-
-
-Cidr = Annotated[
-    str,
-    BeforeValidator(_cidr),
-    WithJsonSchema({"type": "string", "description": "IPv4 CIDR, e.g. 10.240.0.0/16"}),
-]
-
-
-def _count_or_percent(value: Any) -> int | str:
-    if isinstance(value, bool):
-        raise ValueError("must be a count such as 2 or a percentage such as 25%")
-    if isinstance(value, int):
-        if value < 0:
-            raise ValueError("must not be negative")
-        return value
-    if isinstance(value, str) and re.fullmatch(r"\s*[0-9]+(\.[0-9]+)?\s*%\s*", value):
-        if float(value.strip().rstrip("%")) > 100:
-            raise ValueError("a percentage must be at most 100%")
-        return value.strip().replace(" ", "")
-    raise ValueError("must be a count such as 2 or a percentage such as 25%")
-
-
-#: A whole number of pods or nodes, or a percentage of a total (``25%``).
-CountOrPercent = Annotated[
-    int | str,
-    BeforeValidator(_count_or_percent),
-    WithJsonSchema(
-        {
-            "anyOf": [
-                {"type": "integer", "minimum": 0},
-                {"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?%$"},
-            ]
-        }
-    ),
-]
-
-
-def _rate(value: Any) -> float:
-    if isinstance(value, bool):
-        raise ValueError("must be a rate such as 2/s, 30/min, 100/h or a number per second")
-    if isinstance(value, int | float):
-        per_second = float(value)
-    elif isinstance(value, str):
-        match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?|\.[0-9]+)\s*/\s*(s|min|h)\s*", value)
-        if not match:
-            raise ValueError("must be a rate such as 2/s, 30/min, 100/h or a number per second")
-        per_second = float(match.group(1)) / {"s": 1.0, "min": 60.0, "h": 3600.0}[match.group(2)]
-    else:
-        raise ValueError("must be a rate such as 2/s, 30/min, 100/h or a number per second")
-    if not math.isfinite(per_second) or per_second <= 0:
-        raise ValueError("must be a positive rate")
-    return per_second
-
-
-#: Arrivals per second, written as ``2/s``, ``30/min``, ``100/h`` or a number per second.
-Rate = Annotated[
-    float,
-    BeforeValidator(_rate),
-    WithJsonSchema(
-        {
-            "anyOf": [
-                {"type": "number", "exclusiveMinimum": 0},
-                {
-                    "type": "string",
-                    "pattern": r"^\s*([0-9]+(\.[0-9]+)?|\.[0-9]+)\s*/\s*(s|min|h)\s*$",
-                },
-            ],
-            "description": "Arrivals: 2/s, 30/min, 100/h or a number per second.",
-        }
-    ),
-]
-
-
-def _cpu(value: Any) -> int:
-    """CPU in millicores from ``250m``, ``0.5`` or ``2``."""
-    if isinstance(value, bool):
-        raise ValueError("must be CPU such as 250m, 0.5 or 2")
-    if isinstance(value, int | float):
-        milli = float(value) * 1000
-    elif isinstance(value, str) and re.fullmatch(r"\s*[0-9]+m\s*", value):
-        milli = float(value.strip()[:-1])
-    elif isinstance(value, str) and re.fullmatch(r"\s*([0-9]+(\.[0-9]+)?|\.[0-9]+)\s*", value):
-        milli = float(value) * 1000
-    else:
-        raise ValueError("must be CPU such as 250m, 0.5 or 2")
-    if not math.isfinite(milli) or milli < 0 or milli > 10_000_000:
-        raise ValueError("must be CPU between 0 and 10000 cores")
-    return round(milli)
-
-
-_MEMORY_UNITS = {"Ki": 1 / 1024, "Mi": 1.0, "Gi": 1024.0, "Ti": 1024.0**2,
-                 "K": 1000 / 1024**2, "M": 1000**2 / 1024**2, "G": 1000**3 / 1024**2}  # fmt: skip
-
-
-def _memory(value: Any) -> int:
-    """Memory in MiB from ``512Mi``, ``2Gi``, ``1G`` (Kubernetes suffixes)."""
-    match = (
-        re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*(Ki|Mi|Gi|Ti|K|M|G)\s*", value)
-        if isinstance(value, str)
-        else None
-    )
-    if not match:
-        raise ValueError("must be memory with a unit such as 512Mi, 2Gi or 1G")
-    mib = float(match.group(1)) * _MEMORY_UNITS[match.group(2)]
-    if not math.isfinite(mib) or mib > 1024**3:
-        raise ValueError("must be memory below 1 PiB")
-    return round(mib)
-
-
-CpuMillis = Annotated[
-    int,
-    BeforeValidator(_cpu),
-    PlainSerializer(lambda m: f"{m}m", return_type=str, when_used="json"),
-    WithJsonSchema({"anyOf": [{"type": "number", "minimum": 0}, {"type": "string"}]}),
-]
-MemoryMiB = Annotated[
-    int,
-    BeforeValidator(_memory),
-    PlainSerializer(lambda m: f"{m}Mi", return_type=str, when_used="json"),
-    WithJsonSchema({"type": "string", "description": "memory such as 512Mi or 2Gi"}),
-]
-
-ResourceName = Annotated[
-    str,
-    Field(pattern=r"^[A-Za-z0-9]([A-Za-z0-9_.-]{0,78}[A-Za-z0-9_])?$"),
-]
-ClusterName = Annotated[str, Field(pattern=r"^[A-Za-z0-9]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?$")]
-# AKS node pool names: lowercase letters and digits, starting with a letter, at most 12.
-NodePoolName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9]{0,11}$")]
-# Kubernetes object names (DNS-1123 label).
-WorkloadName = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
-
-
-class _Model(BaseModel):
-    # Strict: YAML already types values, so "true" must not pass for a count.
-    model_config = ConfigDict(extra="forbid", validate_default=True, frozen=True, strict=True)
-
-
-class Subnet(_Model):
+class Subnet(StrictModel):
     """One subnet of a VNet."""
 
     name: ResourceName
     cidr: Cidr
 
 
-class VNet(_Model):
+class VNet(StrictModel):
     """A virtual network: its address space and subnets."""
 
     name: ResourceName
@@ -245,7 +74,7 @@ class VNet(_Model):
     subnets: list[Subnet] = Field(min_length=1)
 
 
-class Exhaustion(_Model):
+class Exhaustion(StrictModel):
     """Subnet exhaustion as the control plane computes it (reference §7).
 
     The control plane polls each pod subnet's usage: above ``upper_percent`` of the
@@ -264,14 +93,14 @@ class Exhaustion(_Model):
     )
 
 
-class Network(_Model):
+class Network(StrictModel):
     """The VNets of the scenario and the control plane's view of their subnets."""
 
     vnets: list[VNet] = Field(min_length=1)
     exhaustion: Exhaustion = Exhaustion()
 
 
-class Ipam(_Model):
+class Ipam(StrictModel):
     """Dynamic allocation: the scaler CNS reads from the NNC (reference §5) and the
     control plane's fulfilment policy. CNS clamps these values as described in §5."""
 
@@ -293,7 +122,7 @@ class Ipam(_Model):
     )
 
 
-class Timings(_Model):
+class Timings(StrictModel):
     """Latencies of the real system; each is an assumption documented in docs/model.md."""
 
     node_provision: Duration = Field(180.0, description="VM creation to node Ready")
@@ -315,21 +144,14 @@ class Timings(_Model):
     )
 
 
-class Resources(_Model):
-    """CPU and memory, as Kubernetes spells them (``250m``, ``0.5``; ``512Mi``, ``2Gi``)."""
-
-    cpu: CpuMillis = Field(0, description="CPU (cores or millicores)")
-    memory: MemoryMiB = Field("0Mi", description="memory with a unit")
-
-
-class Autoscaler(_Model):
+class Autoscaler(StrictModel):
     """The cluster autoscaler's bounds for one node pool."""
 
     min: int = Field(ge=0, le=MAX_NODES_PER_POOL)
     max: int = Field(ge=1, le=MAX_NODES_PER_POOL)
 
 
-class AutoscalerProfile(_Model):
+class AutoscalerProfile(StrictModel):
     """The cluster autoscaler's settings (AKS defaults)."""
 
     scan_interval: Duration = Field(10.0, ge=1, description="how often it looks")
@@ -344,13 +166,17 @@ class AutoscalerProfile(_Model):
     )
 
 
-class NodePool(_Model):
+class NodePool(StrictModel):
     """A node pool: nodes of one size, one node subnet and (dynamic) one pod subnet."""
 
     name: NodePoolName
     count: int = Field(1, ge=0, le=MAX_NODES_PER_POOL, description="nodes at t = 0")
     max_pods: int | None = Field(
-        None, ge=10, le=250, description="default 30 (traditional) or 250 (dynamic)"
+        None,
+        ge=10,
+        le=250,
+        description="default by CNI: "
+        + ", ".join(f"{MODES[m].max_pods_default} ({m})" for m in simulated_modes()),
     )
     node_subnet: str
     pod_subnet: str | None = Field(None, description="dynamic only; default: the cluster's")
@@ -366,11 +192,11 @@ class NodePool(_Model):
     autoscaler: Autoscaler | None = Field(None, description="cluster autoscaler bounds")
 
 
-class Cluster(_Model):
+class Cluster(StrictModel):
     """An AKS cluster: one CNI for all its node pools."""
 
     name: ClusterName
-    cni: Literal["dynamic", "traditional"] = "dynamic"
+    cni: CniName = "dynamic"
     pod_subnet: str | None = Field(None, description="dynamic only: default pod subnet")
     ipam: Ipam = Ipam()
     timings: Timings = Timings()
@@ -381,83 +207,7 @@ class Cluster(_Model):
     node_pools: list[NodePool] = Field(min_length=1)
 
 
-class Ramp(_Model):
-    """Replicas move linearly from ``from`` to ``to`` over ``over``, starting at ``at``."""
-
-    model_config = ConfigDict(populate_by_name=True)
-
-    start: int = Field(alias="from", ge=0, le=MAX_REPLICAS)
-    to: int = Field(ge=0, le=MAX_REPLICAS)
-    over: Duration = Field(gt=0)
-    at: Duration = 0.0
-
-
-class DailyPoint(_Model):
-    """From ``at`` (time of day) on, every day, run ``replicas``."""
-
-    at: Duration = Field(
-        lt=86400.0, description="time of day as a duration from midnight, e.g. 8h or 1050m (17:30)"
-    )
-    replicas: int = Field(ge=0, le=MAX_REPLICAS)
-
-
-class FixedLifetime(_Model):
-    distribution: Literal["fixed"]
-    value: Duration = Field(gt=0)
-
-
-class ExponentialLifetime(_Model):
-    distribution: Literal["exponential"]
-    mean: Duration = Field(gt=0)
-
-
-class LognormalLifetime(_Model):
-    distribution: Literal["lognormal"]
-    median: Duration = Field(gt=0, description="exp(mu)")
-    sigma: float = Field(gt=0, le=10, description="standard deviation of the log")
-
-
-class EmpiricalLifetime(_Model):
-    distribution: Literal["empirical"]
-    file: str = Field(min_length=1, description="CSV file, relative to the scenario file")
-    column: str = Field(min_length=1, description="column of durations in seconds")
-
-
-Lifetime = Annotated[
-    FixedLifetime | ExponentialLifetime | LognormalLifetime | EmpiricalLifetime,
-    Field(discriminator="distribution"),
-]
-
-
-class Workload(_Model):
-    """Pods of one kind: a Deployment, Poisson-arriving batch Jobs, or a DaemonSet."""
-
-    name: WorkloadName
-    kind: Literal["deployment", "job", "daemonset"] = "deployment"
-    cluster: str
-    node_pool: str | None = Field(None, description="default: any node pool of the cluster")
-    replicas: int | None = Field(
-        None, ge=0, le=MAX_REPLICAS, description="deployment: pods at t = 0 (default 1)"
-    )
-    ramp: Ramp | None = Field(None, description="deployment: a linear replica ramp")
-    daily: list[DailyPoint] | None = Field(
-        None, min_length=1, description="deployment: replicas by time of day, every day"
-    )
-    rate: Rate | None = Field(None, description="job: pod arrivals (Poisson)")
-    lifetime: Lifetime | None = Field(None, description="job: run time of each pod")
-    start: Duration = Field(0.0, description="job: first arrivals from this time")
-    stop: Duration | None = Field(None, description="job: no arrivals from this time")
-    node_pools: list[str] | None = Field(
-        None, description="daemonset: pools whose nodes run it (default: all)"
-    )
-    host_network: bool = Field(False, description="pods use the node's IP, not a pod IP")
-    requests: Resources | None = Field(None, description="CPU and memory each pod requests")
-    termination_grace: Duration = Field(
-        30.0, description="a deleted pod keeps its address this long before it is released"
-    )
-
-
-class ScaleNodePool(_Model):
+class ScaleNodePool(StrictModel):
     """Set a node pool's node count."""
 
     cluster: str
@@ -465,14 +215,14 @@ class ScaleNodePool(_Model):
     count: int = Field(ge=0, le=MAX_NODES_PER_POOL)
 
 
-class ScaleWorkload(_Model):
+class ScaleWorkload(StrictModel):
     """Set a workload's replica count."""
 
     workload: str
     replicas: int = Field(ge=0, le=MAX_REPLICAS)
 
 
-class RolloutWorkload(_Model):
+class RolloutWorkload(StrictModel):
     """Roll a Deployment's pods to a new template (RollingUpdate strategy)."""
 
     workload: str
@@ -480,7 +230,7 @@ class RolloutWorkload(_Model):
     max_unavailable: CountOrPercent = Field("25%", description="pods down, rounded down")
 
 
-class UpgradeNodePool(_Model):
+class UpgradeNodePool(StrictModel):
     """Replace every node of a pool, surge nodes first (an AKS node image upgrade)."""
 
     cluster: str
@@ -492,7 +242,7 @@ class UpgradeNodePool(_Model):
 TIMELINE_ACTIONS = ("scale_node_pool", "scale_workload", "rollout_workload", "upgrade_node_pool")
 
 
-class TimelineEvent(_Model):
+class TimelineEvent(StrictModel):
     """One timed action; exactly one action key besides ``at``."""
 
     at: Duration
@@ -506,7 +256,7 @@ class TimelineEvent(_Model):
         return [k for k in TIMELINE_ACTIONS if getattr(self, k) is not None]
 
 
-class Scenario(_Model):
+class Scenario(StrictModel):
     """A whole scenario file (format version 1)."""
 
     version: Literal[1] = Field(1, description="scenario format version")
@@ -536,7 +286,7 @@ class Scenario(_Model):
             return NotImplemented
         return self.__dict__ == other.__dict__
 
-    __hash__ = _Model.__hash__
+    __hash__ = StrictModel.__hash__
 
     def to_document(self) -> dict[str, Any]:
         """The scenario as a plain document (durations spelled with units)."""

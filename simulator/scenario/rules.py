@@ -8,21 +8,19 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from simulator.core.addressing import MAX_PREFIX, MIN_PREFIX
 from simulator.core.units import format_duration
 from simulator.core.vm_sizes import VM_SIZES, pool_allocatable
 from simulator.errors import ScenarioError
-from simulator.scenario.models import TIMELINE_ACTIONS, Cluster, NodePool, Scenario, Workload
+from simulator.scenario.models import TIMELINE_ACTIONS, Cluster, NodePool, Scenario
+from simulator.scenario.workloads import KIND_KEYS, KINDS, Workload
 
-__all__ = ["SubnetRef", "read_lifetimes", "resolve", "subnet_index"]
+__all__ = ["SubnetRef", "resolve", "subnet_index"]
 
-#: Azure's smallest and largest subnet (reference §1).
-MIN_PREFIX, MAX_PREFIX = 8, 29
 #: Rows of subnets.csv per subnet at most (duration / sample_every).
 MAX_SAMPLES = 1_000_000
 #: AKS limit on nodes per cluster.
@@ -248,27 +246,17 @@ def _resolve_cluster(cluster: Cluster, c: int, subnets: dict[str, SubnetRef]) ->
     return cluster.model_copy(update={"node_pools": pools})
 
 
-_KIND_FIELDS = {
-    "deployment": {"replicas", "ramp", "daily", "node_pool"},
-    "job": {"rate", "lifetime", "start", "stop", "node_pool"},
-    "daemonset": {"node_pools"},
-}
-_KIND_ONLY = {"replicas", "ramp", "daily", "rate", "lifetime", "start", "stop", "node_pool",
-              "node_pools"}  # fmt: skip
-
-
 def _resolve_workload(w: Workload, i: int, clusters: dict[str, Cluster], base: Path) -> Workload:
     path = f"workloads[{i}]"
     if w.cluster not in clusters:
         raise _unknown("cluster", w.cluster, list(clusters), f"{path}.cluster")
     cluster = clusters[w.cluster]
+    kind = KINDS[w.kind]
     pools = [p.name for p in cluster.node_pools]
     # Keys that differ from their default: a resolved scenario spells every key out.
-    given = {k for k in _KIND_ONLY if getattr(w, k) != Workload.model_fields[k].default}
-    if w.kind == "deployment" and "replicas" in given:
-        given.discard("replicas")
-    for key in sorted(given - _KIND_FIELDS[w.kind]):
-        kinds = [k for k, keys in _KIND_FIELDS.items() if key in keys]
+    given = {k for k in KIND_KEYS if getattr(w, k) != Workload.model_fields[k].default}
+    for key in sorted(given - kind.keys):
+        kinds = [k.name for k in KINDS.values() if key in k.keys]
         raise ScenarioError(
             f"applies to kind {' or '.join(kinds)}, not {w.kind}",
             path=f"{path}.{key}",
@@ -283,39 +271,11 @@ def _resolve_workload(w: Workload, i: int, clusters: dict[str, Cluster], base: P
             raise _unknown(
                 f"node pool in cluster {w.cluster!r}", name, pools, f"{path}.node_pools[{j}]"
             )
-    update: dict[str, Any] = {}
-    if w.kind == "deployment":
-        if w.ramp is not None and w.daily is not None:
-            raise ScenarioError(
-                "a deployment takes either ramp or daily, not both", path=f"{path}.daily"
-            )
-        if w.daily is not None:
-            times = [p.at for p in w.daily]
-            if times != sorted(set(times)):
-                raise ScenarioError(
-                    "entries must be in increasing time of day, each time once",
-                    path=f"{path}.daily",
-                )
-        if w.replicas is None:
-            update["replicas"] = w.ramp.start if w.ramp is not None else 1
-    elif w.kind == "job":
-        if w.rate is None or w.lifetime is None:
-            missing = "rate" if w.rate is None else "lifetime"
-            raise ScenarioError(
-                "a job needs a rate (Poisson arrivals) and a lifetime", path=f"{path}.{missing}"
-            )
-        if w.stop is not None and w.stop <= w.start:
-            raise ScenarioError(
-                f"must be after start ({format_duration(w.start)})",
-                path=f"{path}.stop",
-                value=format_duration(w.stop),
-            )
-        if w.lifetime.distribution == "empirical":
-            update["lifetime"] = _resolve_empirical(w.lifetime, base, f"{path}.lifetime")
+    update = kind.resolve(w, path, base)
     if w.requests is not None:
-        targets = [p for p in cluster.node_pools if w.node_pool in (None, p.name)]
-        if w.kind == "daemonset":
-            targets = [p for p in cluster.node_pools if p.name in (w.node_pools or pools)]
+        chosen = getattr(w, kind.pools_key)
+        names = [chosen] if isinstance(chosen, str) else chosen or pools
+        targets = [p for p in cluster.node_pools if p.name in names]
         room = [pool_allocatable(p) for p in targets]
         if not any(
             (r[0] is None or w.requests.cpu <= r[0]) and (r[1] is None or w.requests.memory <= r[1])
@@ -332,72 +292,6 @@ def _resolve_workload(w: Workload, i: int, clusters: dict[str, Cluster], base: P
                 path=f"{path}.requests",
             )
     return w.model_copy(update=update) if update else w
-
-
-def _resolve_empirical(lifetime: Any, base: Path, path: str) -> Any:
-    """An empirical lifetime file must lie in the scenario's folder and hold the column."""
-    file = Path(lifetime.file)
-    try:
-        target = (base / file).resolve()
-        inside = not file.is_absolute() and target.is_relative_to(base.resolve())
-        exists = inside and target.is_file()
-    except (OSError, ValueError):  # a NUL byte, a name too long for the system
-        raise ScenarioError(
-            "is not a valid file name", path=f"{path}.file", value=lifetime.file
-        ) from None
-    if not inside:
-        raise ScenarioError(
-            "must be a path inside the scenario's folder", path=f"{path}.file", value=str(file)
-        )
-    if not exists:
-        raise ScenarioError(
-            f"no such file next to the scenario ({target})", path=f"{path}.file", value=str(file)
-        )
-    read_lifetimes(target, lifetime.column, path)
-    return lifetime  # the path stays relative; the scenario remembers its folder
-
-
-def read_lifetimes(file: Path, column: str, path: str = "lifetime") -> list[float]:
-    """The positive durations (seconds) in ``column`` of a CSV file."""
-    import csv
-
-    try:
-        with open(file, newline="", encoding="utf-8") as handle:
-            reader = csv.DictReader(handle)
-            if reader.fieldnames is None or column not in reader.fieldnames:
-                known = ", ".join(reader.fieldnames or []) or "none"
-                raise ScenarioError(
-                    f"no column {column!r} in {file.name} (columns: {known})",
-                    path=f"{path}.column",
-                    value=column,
-                )
-            values = []
-            for row, record in enumerate(reader, start=2):
-                text = (record.get(column) or "").strip()
-                if not text:
-                    continue
-                try:
-                    value = float(text)
-                except ValueError:
-                    raise ScenarioError(
-                        f"{file.name} line {row}: not a number of seconds",
-                        path=f"{path}.column",
-                        value=text,
-                    ) from None
-                if not math.isfinite(value) or value <= 0:
-                    raise ScenarioError(
-                        f"{file.name} line {row}: durations must be positive",
-                        path=f"{path}.column",
-                        value=text,
-                    )
-                values.append(value)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"cannot read {file.name}: {exc}", path=f"{path}.file") from None
-    if not values:
-        raise ScenarioError(
-            f"column {column!r} of {file.name} holds no durations", path=f"{path}.column"
-        )
-    return values
 
 
 def _check_workloads_and_timeline(scenario: Scenario, base: Path) -> Scenario:
@@ -439,9 +333,10 @@ def _check_workloads_and_timeline(scenario: Scenario, base: Path) -> Scenario:
         else:
             if act.workload not in workloads:
                 raise _unknown("workload", act.workload, workloads, f"{path}.{action}.workload")
-            if kinds[act.workload] != "deployment":
+            if not KINDS[kinds[act.workload]].scalable:
+                scalable = " and ".join(f"{k.name}s" for k in KINDS.values() if k.scalable)
                 raise ScenarioError(
-                    f"workload {act.workload!r} is a {kinds[act.workload]}; only deployments "
+                    f"workload {act.workload!r} is a {kinds[act.workload]}; only {scalable} "
                     "can be scaled or rolled out",
                     path=f"{path}.{action}.workload",
                     value=act.workload,

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from simulator.model.cni.base import CniMode, ModelContext
+from simulator.model.cni.base import CniMode
 from simulator.model.cni.dynamic import DynamicCni
 from simulator.model.cni.traditional import TraditionalCni
+from simulator.model.context import ModelContext
 
 __all__ = ["MODES", "CniMode", "DynamicCni", "ModelContext", "TraditionalCni", "mode_for"]
 

@@ -1,63 +1,17 @@
-"""The interface every CNI mode implements, and what the model lends it."""
+"""The interface every CNI mode implements."""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-import simpy
-from simpy.core import NORMAL
-from simpy.events import Event
+from simulator.model.context import ModelContext
 
 if TYPE_CHECKING:
-    from simulator.model.cni.dynamic.node_agent import TickBus
     from simulator.model.entities import Node, Pod
-    from simulator.model.recorder import Recorder
     from simulator.model.subnets import SubnetState
-    from simulator.scenario.models import Cluster
 
-__all__ = ["CniMode", "ModelContext"]
-
-
-class _Call(Event):
-    """A timed call: a bare event carrying its action (cheaper than a Timeout plus a
-    closure, and the model schedules hundreds of thousands of them)."""
-
-    __slots__ = ("action", "args")
-
-    def __init__(
-        self, env: simpy.Environment, delay: float, action: Callable[..., Any], args: tuple
-    ) -> None:
-        self.env = env
-        self.callbacks = [_run_call]
-        self._value = None
-        self._ok = True
-        self.action = action
-        self.args = args
-        env.schedule(self, NORMAL, delay)
-
-
-def _run_call(call: _Call) -> None:
-    # A plain function, not a bound method: nothing to allocate per call.
-    call.action(*call.args)
-
-
-@dataclass
-class ModelContext:
-    """What a CNI mode may use of the model: the clock, the records and one cluster."""
-
-    env: simpy.Environment
-    recorder: Recorder
-    cluster: Cluster
-    order: int  # the cluster's position in the scenario: fixes tie orders across clusters
-    ticks: TickBus  # node agents' monitor ticks, shared by every cluster
-    literal_tick: bool = False  # test switch: run CNS's 1 s ticker literally
-
-    def after(self, delay: float, action: Callable[..., Any], *args: Any) -> None:
-        """Call ``action(*args)`` ``delay`` seconds from now."""
-        _Call(self.env, delay, action, args)
+__all__ = ["CniMode"]
 
 
 class CniMode(ABC):

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from simulator.model.cni.base import CniMode, ModelContext
+from simulator.model.cni.base import CniMode
 from simulator.model.cni.dynamic.control_plane import ControlPlane, NncState
 from simulator.model.cni.dynamic.node_agent import NodeAgent, NodeAgentV2
+from simulator.model.context import ModelContext
 
 if TYPE_CHECKING:
     from simulator.model.entities import Node, Pod

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from simulator.model.cni.base import ModelContext
+from simulator.model.context import ModelContext
 from simulator.model.entities import Node
 
 __all__ = ["NC_FULL", "NC_PENDING", "NC_SUCCESS", "ControlPlane", "NncState"]

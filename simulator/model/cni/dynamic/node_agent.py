@@ -14,45 +14,17 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-import simpy
-
 from simulator.core.pool_monitor import Action, PoolCounts, Scaler, ScalerV2, decide_v1, decide_v2
-from simulator.model.clock import LateEvent
-from simulator.model.cni.base import ModelContext
 from simulator.model.cni.dynamic.control_plane import ControlPlane, NncState
+from simulator.model.context import ModelContext
 from simulator.model.entities import Node
 
-__all__ = ["NodeAgent", "NodeAgentV2", "TickBus"]
+__all__ = ["NodeAgent", "NodeAgentV2"]
 
 #: v2 re-lists the node's pods on a pod change at most this often (seconds).
 DEMAND_RELIST_INTERVAL = 0.5
 #: v2 reconciles at least this often even when nothing changes (seconds).
 MAX_RECONCILE_DELAY = 60.0
-
-
-class TickBus:
-    """Runs the monitor ticks due at one instant together, in a fixed node order.
-
-    Ticks of different nodes at the same instant can compete for the same subnet (their
-    spec patches reach the control plane in this order), so the order must not depend
-    on how the ticks were scheduled.
-    """
-
-    def __init__(self, env: simpy.Environment) -> None:
-        self.env = env
-        self._due: dict[float, list[NodeAgent]] = {}
-
-    def at(self, when: float, agent: NodeAgent) -> None:
-        """Run ``agent``'s tick at ``when``."""
-        due = self._due.get(when)
-        if due is None:
-            due = self._due[when] = []
-            LateEvent(self.env, when - self.env.now).callbacks.append(lambda _e: self._fire(when))
-        due.append(agent)
-
-    def _fire(self, when: float) -> None:
-        for agent in sorted(self._due.pop(when), key=lambda a: a.order):
-            agent.on_tick()
 
 
 class _Agent:
