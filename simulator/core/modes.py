@@ -20,6 +20,7 @@ from enum import Enum
 from simulator.core.pool_monitor import Scaler
 
 __all__ = [
+    "DEFAULT_MODE",
     "MODES",
     "ModeSpec",
     "NodeLoad",
@@ -76,6 +77,8 @@ class ModeSpec:
     preflight: Callable[[int], int] | None = None
     #: Extra words for ``ipsim calc``'s note on the pod subnet, from the node count.
     calc_note: Callable[[int], str] | None = None
+    #: Why a pool of this mode takes no pod subnet (modes without one).
+    pod_subnet_refusal: str = ""
 
 
 def dynamic_holding(pods_per_node: int, max_pods: int, batch: int = 16, request: int = 50) -> int:
@@ -129,6 +132,7 @@ MODES: dict[str, ModeSpec] = {
             pod_subnet=False,
             strategy="simulator.model.cni.traditional:TraditionalCni",
             preflight=lambda max_pods: max_pods,
+            pod_subnet_refusal="traditional Azure CNI takes pod IPs from the node subnet",
         ),
         ModeSpec(
             name="dynamic",
@@ -153,6 +157,10 @@ MODES: dict[str, ModeSpec] = {
         ),
     )
 }
+
+
+#: The mode of a cluster that names none.
+DEFAULT_MODE = "dynamic"
 
 
 def mode_spec(name: str) -> ModeSpec:

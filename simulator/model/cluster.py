@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import hashlib
 
+from simulator.core.modes import mode_spec
 from simulator.core.vm_sizes import pool_allocatable
-from simulator.model.cni import CniMode, mode_for
+from simulator.model.cni import CniMode, strategy_for
 from simulator.model.context import ModelContext
 from simulator.model.entities import Node, Pod
 from simulator.model.scheduler import NodeIndex, schedule
 from simulator.model.streams import Streams
-from simulator.model.subnets import SubnetState
 from simulator.model.workloads import Controller, controller_for
 from simulator.model.workloads.system import SystemPods
 from simulator.scenario.models import Cluster, NodePool, Workload
@@ -30,7 +30,6 @@ class ClusterRuntime:
     def __init__(
         self,
         ctx: ModelContext,
-        subnets: dict[str, SubnetState],
         streams: Streams,
         duration: float,
         *,
@@ -41,12 +40,13 @@ class ClusterRuntime:
         self.env = ctx.env
         self.spec: Cluster = ctx.cluster
         self.timings = self.spec.timings
-        self.cni: CniMode = mode_for(self.spec.cni)(ctx)
-        self.subnets = subnets
+        self.cni: CniMode = strategy_for(self.spec.cni)(ctx)
+        self.subnets = ctx.subnets
         self.streams = streams
         self.duration = duration  # the run's end
         self.folder = folder  # files the scenario names are relative to this
-        self.preflight = preflight and self.spec.cni == "traditional"
+        # Node-subnet addresses AKS's pre-flight check wants per new node, if it checks.
+        self._preflight_need = mode_spec(self.spec.cni).preflight if preflight else None
         self.pools: dict[str, NodePool] = {p.name: p for p in self.spec.node_pools}
         self.nodes: list[Node] = []
         self.nodes_for: dict[str, list[Node]] = {p.name: [] for p in self.spec.node_pools}
@@ -76,18 +76,20 @@ class ClusterRuntime:
         return [n for n in self.nodes_for[pool] if n.alive]
 
     def preflight_ok(self, pool: NodePool, nodes: int, operation: str) -> bool:
-        """AKS's ``InsufficientSubnetSize`` check for traditional CNI (reference §2):
-        refuse when the node subnet has fewer free addresses than nodes × max pods."""
-        if not self.preflight or nodes <= 0:
+        """AKS's ``InsufficientSubnetSize`` check (reference §2): refuse when the node
+        subnet has fewer free addresses than new nodes × what the mode wants per node
+        (max pods for traditional CNI)."""
+        if self._preflight_need is None or nodes <= 0:
             return True
         subnet = self.subnets[pool.node_subnet]
-        need = nodes * (pool.max_pods or 0)
+        each = self._preflight_need(pool.max_pods or 0)
+        need = nodes * each
         if subnet.pool.free >= need:
             return True
         self.ctx.recorder.event(
             "preflight_refused",
             f"InsufficientSubnetSize: {operation} of {nodes} node(s) needs {nodes} × "
-            f"{pool.max_pods} = {need} free addresses in {subnet.name}, which has "
+            f"{each} = {need} free addresses in {subnet.name}, which has "
             f"{subnet.pool.free}: short by {need - subnet.pool.free}",
             cluster=self.spec.name,
             node_pool=pool.name,

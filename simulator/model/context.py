@@ -13,7 +13,8 @@ from simpy.events import Event
 if TYPE_CHECKING:
     from simulator.model.clock import TickBus
     from simulator.model.recorder import Recorder
-    from simulator.scenario.models import Cluster
+    from simulator.model.subnets import SubnetState
+    from simulator.scenario.models import Cluster, Exhaustion
 
 __all__ = ["ModelContext"]
 
@@ -44,13 +45,15 @@ def _run_call(call: _Call) -> None:
 @dataclass
 class ModelContext:
     """What a cluster's parts (its CNI mode among them) may use of the model: the
-    clock, the records and the cluster's spec."""
+    clock, the records, the cluster's spec and the world's subnets."""
 
     env: simpy.Environment
     recorder: Recorder
     cluster: Cluster
     order: int  # the cluster's position in the scenario: fixes tie orders across clusters
     ticks: TickBus  # node agents' monitor ticks, shared by every cluster
+    subnets: dict[str, SubnetState]  # every subnet of the scenario, by name
+    exhaustion: Exhaustion  # the control plane's subnet exhaustion settings
     literal_tick: bool = False  # test switch: run CNS's 1 s ticker literally
 
     def after(self, delay: float, action: Callable[..., Any], *args: Any) -> None:

@@ -32,7 +32,6 @@ import weakref
 from typing import TYPE_CHECKING
 
 from simulator.core.addressing import SubnetPool
-from simulator.core.pool_monitor import PoolCounts, decide_v1
 
 if TYPE_CHECKING:
     from simulator.model.cluster import ClusterRuntime
@@ -56,20 +55,11 @@ def _fail(world: World, message: str) -> None:
 
 
 def _node_holdings(cluster: ClusterRuntime, node: Node) -> list[tuple[SubnetState, list[int]]]:
-    """What one live node holds, subnet by subnet."""
+    """What one live node holds, subnet by subnet: its node IP, then what its mode holds."""
     out: list[tuple[SubnetState, list[int]]] = []
     if node.node_ip is not None:
         out.append((node.node_subnet, [node.node_ip]))
-    if cluster.spec.cni == "dynamic":
-        nnc = node.cni
-        pod_addresses = list(nnc.secondaries)
-        if nnc.primary is not None:
-            pod_addresses.append(nnc.primary)
-        assert node.pod_subnet is not None
-        out.append((node.pod_subnet, pod_addresses))
-    else:
-        out.append((node.node_subnet, node.ips.all_addresses()))
-    return out
+    return out + cluster.cni.pod_holdings(node)
 
 
 def _open_pods(world: World, cluster: ClusterRuntime) -> dict[Pod, None]:
@@ -91,7 +81,6 @@ def check(world: World) -> None:
     by_holder: dict[str, dict[str, int]] = {name: {} for name in world.subnets}
     assigned: dict[str, int] = dict.fromkeys(world.subnets, 0)
     for cluster in world.clusters.values():
-        dynamic = cluster.spec.cni == "dynamic"
         for node in cluster.nodes:
             if not node.alive:
                 continue
@@ -108,32 +97,9 @@ def check(world: World) -> None:
                     f"node {node.name}: its pool counts {node.ips.held} addresses but holds "
                     f"{len(node.ips.all_addresses())}",
                 )
-            if dynamic:
-                reused = node.cni.not_in_use & node.ips.assigned.keys()
-                if reused:
-                    a = min(reused)
-                    _fail(
-                        world,
-                        f"node {node.name}: {_text(a)} is assigned to pod "
-                        f"{node.ips.assigned[a].name} but listed in the NNC's ipsNotInUse, "
-                        "so the control plane will take it back",
-                    )
-                known = set(node.ips.all_addresses())
-                if known != node.cni.secondaries:
-                    extra = sorted(known - node.cni.secondaries)[:3]
-                    lost = sorted(node.cni.secondaries - known)[:3]
-                    _fail(
-                        world,
-                        f"node {node.name}: CNS knows {len(known)} addresses but its NC "
-                        f"status lists {len(node.cni.secondaries)} (only in CNS: "
-                        f"{[_text(a) for a in extra]}, only in NC: {[_text(a) for a in lost]})",
-                    )
-            elif node.ips.held != node.max_pods:
-                _fail(
-                    world,
-                    f"traditional node {node.name} holds {node.ips.held} pod addresses, "
-                    f"not max pods {node.max_pods}",
-                )
+            broken = cluster.cni.check_node(node)
+            if broken is not None:
+                _fail(world, broken)
             _check_node_pods(world, cluster, node)
             assigned[cluster.cni.pod_subnet(node).name] += len(node.ips.assigned)
         for pod in _open_pods(world, cluster):
@@ -146,13 +112,17 @@ def check(world: World) -> None:
                     _fail(world, f"running pod {pod.name} on {node.name} has no address")
     for name, subnet in world.subnets.items():
         _check_subnet(world, subnet, held[name], counted[name], by_holder[name], assigned[name])
-    for name, monitor in world.exhaustion.items():
-        flips = world.subnets[name].exhaustion_flips
-        if len(flips) >= 2 and flips[-1][0] - flips[-2][0] < monitor.interval - 1e-9:
+    for name, subnet in world.subnets.items():
+        flips, interval = subnet.exhaustion_flips, subnet.exhaustion_poll
+        if (
+            interval is not None
+            and len(flips) >= 2
+            and flips[-1][0] - flips[-2][0] < interval - 1e-9
+        ):
             _fail(
                 world,
                 f"subnet {name}: exhausted flag flipped at t={flips[-2][0]:g}s and again at "
-                f"t={flips[-1][0]:g}s; the control plane polls every {monitor.interval:g}s",
+                f"t={flips[-1][0]:g}s; the control plane polls every {interval:g}s",
             )
 
 
@@ -269,39 +239,10 @@ def check_at_rest(world: World, quiet: float | None = None) -> int:
     last_row: dict[str, float] = {}
     for when, node, _state in world.recorder.nnc:
         last_row[node.name] = when
-    now = world.env.now
     checked = 0
     for cluster in world.clusters.values():
-        spec = cluster.spec
-        if spec.cni != "dynamic" or spec.ipam.pool_monitor != "v1":
-            continue
-        wait = quiet if quiet is not None else 2 * spec.timings.monitor_interval
-        agents = cluster.cni._agents  # the node agents of live, Ready nodes
-        for node in cluster.nodes:
-            agent = agents.get(id(node))
-            if agent is None or not node.ready or not agent.initialized:
-                continue
-            if now - last_row.get(node.name, now) < wait:
-                continue
-            nnc = node.cni
-            scaler = agent.scaler.exhausted() if agent.exhausted else agent.scaler
-            free = nnc.requested - len(node.ips.assigned)
-            checked += 1
-            if nnc.requested >= scaler.max_ips or free >= scaler.min_free:
-                continue
-            counts = PoolCounts(
-                requested=nnc.requested,
-                assigned=len(node.ips.assigned),
-                held=node.ips.held,
-                pending_release=len(node.ips.pending_release),
-                not_in_use=len(nnc.not_in_use),
-            )
-            decision = decide_v1(agent.scaler, counts, exhausted=agent.exhausted)
-            _fail(
-                world,
-                f"node {node.name} quiet since t={last_row[node.name]:g}s: requested "
-                f"{nnc.requested} − assigned {len(node.ips.assigned)} = {free} < minFree "
-                f"{scaler.min_free} (batch {scaler.batch}, max {scaler.max_ips}, exhausted "
-                f"{agent.exhausted}); v1 would now decide {decision.action.value}",
-            )
+        count, broken = cluster.cni.check_at_rest(last_row, quiet)
+        if broken is not None:
+            _fail(world, broken)
+        checked += count
     return checked

@@ -41,8 +41,10 @@ class SubnetState:
         self._assigned = array("q", [0])
         # Callbacks waiting for addresses to come back (the control plane's retries).
         self._waiters: list[Callable[[], None]] = []
-        # The control plane's exhausted flag (reference §7) and when it flipped.
+        # The control plane's exhausted flag (reference §7), when it flipped, and the
+        # interval of its poll (None: no poller watches this subnet).
         self.exhausted = False
+        self.exhaustion_poll: float | None = None
         self.exhaustion_flips: list[tuple[float, bool]] = []
         # The node agents' CNI modes, told when the flag flips (CSS watch).
         self.exhaustion_listeners: list[Callable[[bool], None]] = []

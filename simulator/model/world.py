@@ -10,7 +10,6 @@ import simpy
 from simulator.model.autoscaler import ClusterAutoscaler
 from simulator.model.clock import TickBus, collector_paused
 from simulator.model.cluster import ClusterRuntime
-from simulator.model.cni.dynamic.exhaustion import ExhaustionMonitor
 from simulator.model.context import ModelContext
 from simulator.model.recorder import Recorder
 from simulator.model.streams import Streams
@@ -39,26 +38,22 @@ class World:
                 self.subnets[subnet.name] = SubnetState(
                     subnet.name, subnet.cidr, vnet.name, self.env
                 )
-        self.exhaustion: dict[str, ExhaustionMonitor] = {}
-        if scenario.network.exhaustion.enabled:
-            for name in self._dynamic_pod_subnets():
-                self.exhaustion[name] = ExhaustionMonitor(
-                    self.env,
-                    self.subnets[name],
-                    scenario.network.exhaustion,
-                    self.recorder,
-                    literal=literal_tick,
-                )
         self.clusters: dict[str, ClusterRuntime] = {}
         self.streams = Streams(seed)
         ticks = TickBus(self.env)
         for order, cluster in enumerate(scenario.clusters):
             ctx = ModelContext(
-                self.env, self.recorder, cluster, order, ticks, literal_tick=literal_tick
+                self.env,
+                self.recorder,
+                cluster,
+                order,
+                ticks,
+                self.subnets,
+                scenario.network.exhaustion,
+                literal_tick=literal_tick,
             )
             runtime = ClusterRuntime(
                 ctx,
-                self.subnets,
                 self.streams,
                 scenario.duration,
                 preflight=scenario.preflight_checks,
@@ -68,15 +63,6 @@ class World:
                 runtime.autoscaler = ClusterAutoscaler(runtime, cluster.autoscaler_profile)
             self.clusters[cluster.name] = runtime
         self.workload_cluster = {w.name: w.cluster for w in scenario.workloads}
-
-    def _dynamic_pod_subnets(self) -> list[str]:
-        names = {
-            pool.pod_subnet
-            for cluster in self.scenario.clusters
-            for pool in cluster.node_pools
-            if pool.pod_subnet
-        }
-        return [name for name in self.subnets if name in names]
 
     def used_subnets(self) -> list[SubnetState]:
         """Subnets some node pool uses, in declaration order."""

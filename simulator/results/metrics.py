@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from simulator.core.modes import MODES
 from simulator.errors import IpsimError
 from simulator.results.folders import check_file_target, write_file
 
@@ -108,10 +109,10 @@ def load_series(folder: str | os.PathLike[str], step: float | None = None) -> pd
         raise MetricsError(f"--step: must be a positive number of seconds (got {step!r})")
     grid = np.append(np.arange(math.ceil(duration / step - 1e-9)) * step, duration)
     grid = np.unique(grid[grid <= duration])
-    dynamic = {c["name"] for c in scenario["clusters"] if c["cni"] == "dynamic"}
+    pooled = {c["name"] for c in scenario["clusters"] if MODES[c["cni"]].cns_pool}
     cidrs = {name: s["cidr"] for name, s in summary["subnets"].items()}
     parts = []
-    for node, rows in nnc[nnc["cluster"].isin(dynamic)].groupby("node", sort=False):
+    for node, rows in nnc[nnc["cluster"].isin(pooled)].groupby("node", sort=False):
         times = rows["time_s"].to_numpy()
         deleted = nodes.at[node, "deleted_s"]
         alive = (grid >= times[0]) & (grid < deleted if pd.notna(deleted) else True)

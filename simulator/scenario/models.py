@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import Field, PrivateAttr
 
-from simulator.core.modes import MODES, simulated_modes
+from simulator.core.modes import DEFAULT_MODE, MODES, simulated_modes
 from simulator.scenario.types import (
     MAX_NODES_PER_POOL,
     MAX_REPLICAS,
@@ -196,7 +196,7 @@ class Cluster(StrictModel):
     """An AKS cluster: one CNI for all its node pools."""
 
     name: ClusterName
-    cni: CniName = "dynamic"
+    cni: CniName = DEFAULT_MODE
     pod_subnet: str | None = Field(None, description="dynamic only: default pod subnet")
     ipam: Ipam = Ipam()
     timings: Timings = Timings()

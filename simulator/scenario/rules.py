@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from simulator.core.addressing import MAX_PREFIX, MIN_PREFIX
+from simulator.core.modes import MODES, ModeSpec, simulated_modes
 from simulator.core.units import format_duration
 from simulator.core.vm_sizes import VM_SIZES, pool_allocatable
 from simulator.errors import ScenarioError
@@ -25,8 +26,6 @@ __all__ = ["SubnetRef", "resolve", "subnet_index"]
 MAX_SAMPLES = 1_000_000
 #: AKS limit on nodes per cluster.
 MAX_NODES_PER_CLUSTER = 5000
-#: Default max pods by CNI (reference §3; the seed document's 250 for dynamic).
-DEFAULT_MAX_PODS = {"traditional": 30, "dynamic": 250}
 
 
 @dataclass(frozen=True)
@@ -127,6 +126,15 @@ def _check_network(scenario: Scenario) -> None:
             nets.append(net)
 
 
+def _pod_subnet_refused(mode: ModeSpec, path: str, value: str) -> ScenarioError:
+    takers = [m for m in simulated_modes() if MODES[m].pod_subnet]
+    return ScenarioError(
+        f"a pod subnet needs cni: {' or '.join(takers)}; {mode.pod_subnet_refusal}",
+        path=path,
+        value=value,
+    )
+
+
 def _resolve_pool(
     cluster: Cluster, c: int, pool: NodePool, p: int, subnets: dict[str, SubnetRef]
 ) -> NodePool:
@@ -134,19 +142,15 @@ def _resolve_pool(
     if pool.node_subnet not in subnets:
         raise _unknown("subnet", pool.node_subnet, list(subnets), f"{path}.node_subnet")
     update: dict[str, object] = {}
-    if cluster.cni == "traditional":
+    mode = MODES[cluster.cni]
+    if not mode.pod_subnet:
         if pool.pod_subnet is not None:
-            raise ScenarioError(
-                "a pod subnet needs cni: dynamic; traditional Azure CNI takes pod IPs from "
-                "the node subnet",
-                path=f"{path}.pod_subnet",
-                value=pool.pod_subnet,
-            )
+            raise _pod_subnet_refused(mode, f"{path}.pod_subnet", pool.pod_subnet)
     else:
         pod_subnet = pool.pod_subnet or cluster.pod_subnet
         if pod_subnet is None:
             raise ScenarioError(
-                "cluster uses cni: dynamic, so every node pool needs a pod subnet (set it "
+                f"cluster uses cni: {mode.name}, so every node pool needs a pod subnet (set it "
                 "on the pool or the cluster); one cluster cannot mix CNI types",
                 path=f"{path}.pod_subnet",
             )
@@ -168,7 +172,14 @@ def _resolve_pool(
                 value=pod_subnet,
             )
         update["pod_subnet"] = pod_subnet
-    max_pods = pool.max_pods if pool.max_pods is not None else DEFAULT_MAX_PODS[cluster.cni]
+    max_pods = pool.max_pods if pool.max_pods is not None else mode.max_pods_default
+    low, high = mode.max_pods_range
+    if not low <= max_pods <= high:
+        raise ScenarioError(
+            f"must be between {low} and {high} with cni: {mode.name}",
+            path=f"{path}.max_pods",
+            value=max_pods,
+        )
     if pool.count > 0 and max_pods * pool.count < 30:
         raise ScenarioError(
             f"max pods {max_pods} × {pool.count} nodes leaves room for fewer than 30 pods; "
@@ -212,12 +223,9 @@ def _resolve_pool(
 
 
 def _resolve_cluster(cluster: Cluster, c: int, subnets: dict[str, SubnetRef]) -> Cluster:
-    if cluster.cni == "traditional" and cluster.pod_subnet is not None:
-        raise ScenarioError(
-            "a pod subnet needs cni: dynamic; traditional Azure CNI takes pod IPs from the "
-            "node subnet",
-            path=f"clusters[{c}].pod_subnet",
-            value=cluster.pod_subnet,
+    if not MODES[cluster.cni].pod_subnet and cluster.pod_subnet is not None:
+        raise _pod_subnet_refused(
+            MODES[cluster.cni], f"clusters[{c}].pod_subnet", cluster.pod_subnet
         )
     _unique(
         [(p.name, f"clusters[{c}].node_pools[{i}].name") for i, p in enumerate(cluster.node_pools)],

@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from simulator.core.modes import MODES, simulated_modes
 from simulator.errors import IpsimError
 
 __all__ = ["SetError", "apply_settings", "parse_settings", "set_key", "switch_cni", "variants"]
@@ -92,14 +93,15 @@ def set_key(document: dict[str, Any], key: str, value: Any) -> None:
 
 
 def switch_cni(document: dict[str, Any], cni: str) -> None:
-    """Make every cluster use ``cni``: traditional drops pod subnets; dynamic needs one."""
-    if cni not in ("traditional", "dynamic"):
-        raise SetError(f"--cni: unknown mode {cni!r}; one of traditional, dynamic")
+    """Make every cluster use ``cni``: a mode without pod subnets drops them; one with
+    pod subnets needs one on the cluster or on every pool."""
+    if cni not in simulated_modes():
+        raise SetError(f"--cni: unknown mode {cni!r}; one of {', '.join(simulated_modes())}")
     for c, cluster in enumerate(document.get("clusters") or []):
         if not isinstance(cluster, dict):
             continue
         cluster["cni"] = cni
-        if cni == "traditional":
+        if not MODES[cni].pod_subnet:
             cluster.pop("pod_subnet", None)
             for pool in cluster.get("node_pools") or []:
                 if isinstance(pool, dict):
@@ -108,7 +110,7 @@ def switch_cni(document: dict[str, Any], cni: str) -> None:
             pools = [p for p in cluster.get("node_pools") or [] if isinstance(p, dict)]
             if not cluster.get("pod_subnet") and not all(p.get("pod_subnet") for p in pools):
                 raise SetError(
-                    f"--cni dynamic: clusters[{c}] has no pod subnet; set one with "
+                    f"--cni {cni}: clusters[{c}] has no pod subnet; set one with "
                     f"--set clusters[{c}].pod_subnet=NAME"
                 )
 

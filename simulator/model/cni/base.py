@@ -62,3 +62,21 @@ class CniMode(ABC):
     @abstractmethod
     def record(self, node: Node) -> None:
         """Append the node's pool state to the NNC records if it changed."""
+
+    # --- invariants (simulator.model.invariants) -------------------------------------
+
+    @abstractmethod
+    def pod_holdings(self, node: Node) -> list[tuple[SubnetState, list[int]]]:
+        """Every pod address a live node holds, subnet by subnet (its node IP aside)."""
+
+    def check_node(self, node: Node) -> str | None:
+        """A rule of this mode that a live node breaks, as a sentence, or None."""
+        return None
+
+    def check_at_rest(
+        self, last_row: dict[str, float], quiet: float | None
+    ) -> tuple[int, str | None]:
+        """Rules that hold once a node's pool has been quiet for ``quiet`` seconds
+        (``last_row``: each node's last pool record). Returns how many nodes were
+        checked and a broken rule, or None."""
+        return 0, None

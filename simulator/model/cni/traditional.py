@@ -72,3 +72,14 @@ class TraditionalCni(CniMode):
         self.ctx.recorder.nnc_state(
             node, (node.max_pods, node.ips.held, 1, 0, 0, 0, node.max_pods, False, "")
         )
+
+    def pod_holdings(self, node: Node) -> list[tuple[SubnetState, list[int]]]:
+        return [(node.node_subnet, node.ips.all_addresses())]
+
+    def check_node(self, node: Node) -> str | None:
+        if node.ips.held != node.max_pods:
+            return (
+                f"traditional node {node.name} holds {node.ips.held} pod addresses, "
+                f"not max pods {node.max_pods}"
+            )
+        return None

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from simulator.core.addressing import SubnetPool
+from simulator.core.pool_monitor import PoolCounts, decide_v1
 from simulator.model.cni.base import CniMode
 from simulator.model.cni.dynamic.control_plane import ControlPlane, NncState
+from simulator.model.cni.dynamic.exhaustion import ExhaustionMonitor
 from simulator.model.cni.dynamic.node_agent import NodeAgent, NodeAgentV2
 from simulator.model.context import ModelContext
 
@@ -19,6 +22,8 @@ if TYPE_CHECKING:
     from simulator.model.subnets import SubnetState
 
 __all__ = ["DynamicCni"]
+
+_text = SubnetPool.text
 
 
 class DynamicCni(CniMode):
@@ -33,6 +38,14 @@ class DynamicCni(CniMode):
         self.watches_demand = self._agent_type is NodeAgentV2  # v1 reads addresses only
         self._agents: dict[int, NodeAgent | NodeAgentV2] = {}
         self._watched: set[str] = set()  # pod subnets whose exhausted flag we follow
+        if ctx.exhaustion.enabled:
+            used = {p.pod_subnet for p in ctx.cluster.node_pools}
+            for name, subnet in ctx.subnets.items():
+                # One control-plane poller per pod subnet, whichever clusters share it.
+                if name in used and subnet.exhaustion_poll is None:
+                    ExhaustionMonitor(
+                        ctx.env, subnet, ctx.exhaustion, ctx.recorder, literal=ctx.literal_tick
+                    )
 
     def node_created(self, node: Node) -> bool:
         node.cni = NncState()
@@ -135,3 +148,75 @@ class DynamicCni(CniMode):
         agent = self._agents.get(id(node))
         if agent is not None:
             agent.ingest(added, removed)
+
+    # --- invariants -------------------------------------------------------------------
+
+    def pod_holdings(self, node: Node) -> list[tuple[SubnetState, list[int]]]:
+        nnc: NncState = node.cni
+        addresses = list(nnc.secondaries)
+        if nnc.primary is not None:
+            addresses.append(nnc.primary)
+        assert node.pod_subnet is not None
+        return [(node.pod_subnet, addresses)]
+
+    def check_node(self, node: Node) -> str | None:
+        """No address the NNC lists in ipsNotInUse is assigned to a pod, and CNS knows
+        exactly the secondaries of the NC status."""
+        nnc: NncState = node.cni
+        reused = nnc.not_in_use & node.ips.assigned.keys()
+        if reused:
+            a = min(reused)
+            return (
+                f"node {node.name}: {_text(a)} is assigned to pod "
+                f"{node.ips.assigned[a].name} but listed in the NNC's ipsNotInUse, "
+                "so the control plane will take it back"
+            )
+        known = set(node.ips.all_addresses())
+        if known != nnc.secondaries:
+            extra = sorted(known - nnc.secondaries)[:3]
+            lost = sorted(nnc.secondaries - known)[:3]
+            return (
+                f"node {node.name}: CNS knows {len(known)} addresses but its NC "
+                f"status lists {len(nnc.secondaries)} (only in CNS: "
+                f"{[_text(a) for a in extra]}, only in NC: {[_text(a) for a in lost]})"
+            )
+        return None
+
+    def check_at_rest(
+        self, last_row: dict[str, float], quiet: float | None
+    ) -> tuple[int, str | None]:
+        """Pool monitor v1 at rest keeps requested − assigned ≥ minFree unless its
+        request is at the node's maximum (v2 has no such rule: its target is demand)."""
+        spec = self.ctx.cluster
+        if spec.ipam.pool_monitor != "v1":
+            return 0, None
+        now = self.ctx.env.now
+        wait = quiet if quiet is not None else 2 * spec.timings.monitor_interval
+        checked = 0
+        for agent in self._agents.values():  # the node agents of live, Ready nodes
+            node = agent.node
+            if not node.ready or not agent.initialized:
+                continue
+            if now - last_row.get(node.name, now) < wait:
+                continue
+            nnc: NncState = node.cni
+            scaler = agent.scaler.exhausted() if agent.exhausted else agent.scaler
+            free = nnc.requested - len(node.ips.assigned)
+            checked += 1
+            if nnc.requested >= scaler.max_ips or free >= scaler.min_free:
+                continue
+            counts = PoolCounts(
+                requested=nnc.requested,
+                assigned=len(node.ips.assigned),
+                held=node.ips.held,
+                pending_release=len(node.ips.pending_release),
+                not_in_use=len(nnc.not_in_use),
+            )
+            decision = decide_v1(agent.scaler, counts, exhausted=agent.exhausted)
+            return checked, (
+                f"node {node.name} quiet since t={last_row[node.name]:g}s: requested "
+                f"{nnc.requested} − assigned {len(node.ips.assigned)} = {free} < minFree "
+                f"{scaler.min_free} (batch {scaler.batch}, max {scaler.max_ips}, exhausted "
+                f"{agent.exhausted}); v1 would now decide {decision.action.value}"
+            )
+        return checked, None

@@ -37,7 +37,7 @@ class ExhaustionMonitor:
         self.env = env
         self.subnet = subnet
         self.recorder = recorder
-        self.interval = params.poll_interval
+        self.interval = subnet.exhaustion_poll = params.poll_interval
         # Compared in whole addresses: above upper% of usable, below lower% of usable.
         self.upper = subnet.capacity * params.upper_percent / 100
         self.lower = subnet.capacity * params.lower_percent / 100
