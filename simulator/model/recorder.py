@@ -8,7 +8,7 @@ from typing import NamedTuple
 from simulator.model.entities import Node
 from simulator.model.subnets import Clock
 
-__all__ = ["EventRecord", "Recorder"]
+__all__ = ["EventRecord", "PoolState", "Recorder"]
 
 
 class EventRecord(NamedTuple):
@@ -21,6 +21,22 @@ class EventRecord(NamedTuple):
     message: str
 
 
+class PoolState(NamedTuple):
+    """A node's IP pool as ``nnc.csv`` shows it, named by its columns. ``assigned_ips``
+    is recorded apart (it changes with every pod) and ``available_ips`` follows from
+    the others."""
+
+    requested_ips: int  # spec.requestedIPCount (traditional: max pods)
+    secondary_ips: int  # every secondary address the node's CNS knows
+    primary_ips: int  # the NC's primary (traditional: the NIC's), 0 or 1
+    pending_release_ips: int
+    pending_programming_ips: int
+    batch_size: int
+    max_ips: int
+    exhausted: bool  # the pod subnet's exhausted flag as CNS last saw it
+    nc_status: str
+
+
 class Recorder:
     """Collects node- and subnet-level events and every change of a node's IP pool."""
 
@@ -29,7 +45,7 @@ class Recorder:
         self.events: list[EventRecord] = []
         # (time, node, pool state) from nnc_state and (time, node, assigned count) from
         # nnc_assigned, in the order they happened; the frame merges them.
-        self.nnc: list[tuple[float, Node, object]] = []
+        self.nnc: list[tuple[float, Node, PoolState | int]] = []
 
     def event(
         self,
@@ -56,15 +72,13 @@ class Recorder:
             subnet=subnet or node.node_subnet.name,
         )
 
-    def nnc_state(self, node: Node, state: tuple[object, ...]) -> None:
-        """Record the node's pool (``results.nnc_frame.POOL_FIELDS``) if it changed since its last
-        row."""
+    def nnc_state(self, node: Node, state: PoolState) -> None:
+        """Record the node's pool if it changed since its last row."""
         if state == node.nnc_last:
             return
         node.nnc_last = state
-        requested = state[0]
-        if requested > node.peak_requested:  # type: ignore[operator]
-            node.peak_requested = requested  # type: ignore[assignment]
+        if state.requested_ips > node.peak_requested:
+            node.peak_requested = state.requested_ips
         self.nnc.append((self._clock.now, node, state))
 
     def nnc_assigned(self, node: Node, assigned: int) -> None:

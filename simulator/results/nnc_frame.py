@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from simulator.model.recorder import PoolState
+
 if TYPE_CHECKING:
     from simulator.model.entities import Node
 
@@ -26,26 +28,23 @@ NNC_COLUMNS = [
     "pending_programming_ips", "batch_size", "max_ips", "exhausted", "nc_status",
 ]  # fmt: skip
 
-#: The fields of a pool row, in order. ``available_ips`` is in no row: it is the
-#: secondary addresses neither assigned nor pending.
-POOL_FIELDS = [
-    "requested_ips", "secondary_ips", "primary_ips", "pending_release_ips",
-    "pending_programming_ips", "batch_size", "max_ips", "exhausted", "nc_status",
-]  # fmt: skip
+#: The fields of a pool row, in order (``available_ips`` is in no row: it is the
+#: secondary addresses neither assigned nor pending).
+POOL_FIELDS = list(PoolState._fields)
 
 
-def nnc_frame(rows: list[tuple[float, Node, object]]) -> pd.DataFrame:
+def nnc_frame(rows: list[tuple[float, Node, PoolState | int]]) -> pd.DataFrame:
     """The frame of ``nnc.csv`` from (time, node, pool state or assigned count) rows."""
     if not rows:
         return pd.DataFrame(columns=NNC_COLUMNS)
     times, nodes, values = zip(*rows, strict=True)
     known, code = _node_codes(nodes)
-    # Assigned counts are ints and pool states tuples: −1 marks a pool row.
+    # Assigned counts are ints and pool states PoolState tuples: −1 marks a pool row.
     assigned = np.fromiter(
-        (-1 if type(v) is tuple else v for v in values), dtype=np.int64, count=len(rows)
+        (-1 if type(v) is PoolState else v for v in values), dtype=np.int64, count=len(rows)
     )
     first, when, node, pool, count = _instants(code, np.asarray(times, dtype=float), assigned)
-    columns, statuses = _pool_columns([v for v in values if type(v) is tuple])
+    columns, statuses = _pool_columns([v for v in values if type(v) is PoolState])
     state = [column[pool] for column in columns] + [count]
     # A row equal to the node's previous one (a change undone within the instant) goes.
     same = np.zeros(len(first), dtype=bool)
@@ -127,7 +126,7 @@ def _instants(
     )
 
 
-def _pool_columns(pools: list[tuple[object, ...]]) -> tuple[list[np.ndarray], np.ndarray]:
+def _pool_columns(pools: list[PoolState]) -> tuple[list[np.ndarray], np.ndarray]:
     """The pool rows' fields as columns (``POOL_FIELDS``), the NC status as a code into
     the returned labels: there are a handful of statuses, and codes compare fast."""
     *numbers, statuses = zip(*pools, strict=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from simulator.model.cni.base import CniMode
+from simulator.model.recorder import PoolState
 
 if TYPE_CHECKING:
     from simulator.model.entities import Node, Pod
@@ -70,7 +71,7 @@ class TraditionalCni(CniMode):
     def record(self, node: Node) -> None:
         # The node's own address is the NIC's primary; the max-pods secondaries never change.
         self.ctx.recorder.nnc_state(
-            node, (node.max_pods, node.ips.held, 1, 0, 0, 0, node.max_pods, False, "")
+            node, PoolState(node.max_pods, node.ips.held, 1, 0, 0, 0, node.max_pods, False, "")
         )
 
     def pod_holdings(self, node: Node) -> list[tuple[SubnetState, list[int]]]:

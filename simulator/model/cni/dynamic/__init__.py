@@ -16,6 +16,7 @@ from simulator.model.cni.dynamic.control_plane import ControlPlane, NncState
 from simulator.model.cni.dynamic.exhaustion import ExhaustionMonitor
 from simulator.model.cni.dynamic.node_agent import NodeAgent, NodeAgentV2
 from simulator.model.context import ModelContext
+from simulator.model.recorder import PoolState
 
 if TYPE_CHECKING:
     from simulator.model.entities import Node, Pod
@@ -125,7 +126,7 @@ class DynamicCni(CniMode):
             max_ips, exhausted = node.max_pods, False
         self.ctx.recorder.nnc_state(
             node,
-            (
+            PoolState(
                 nnc.requested,
                 ips.held,
                 int(nnc.primary is not None),

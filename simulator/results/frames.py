@@ -1,0 +1,182 @@
+"""The run's tables on the sample grid and per entity: subnets, holders, nodes and pods.
+
+Built once, at the end, from the model's records and change points; column by column
+and with numpy where a long run has millions of rows.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from simulator.core.addressing import SubnetPool
+
+if TYPE_CHECKING:
+    from simulator.model.world import World
+
+__all__ = ["changes", "holder_frame", "node_frame", "pod_frame", "subnet_frame"]
+
+_text = SubnetPool.text
+
+
+def _grid(world: World) -> np.ndarray:
+    end = world.scenario.duration
+    step = world.scenario.sample_every
+    # Multiples of the step strictly before the end (with float slack), then the end.
+    count = math.ceil(end / step - 1e-9)
+    grid = np.arange(count, dtype=float) * step
+    return np.append(grid[grid < end - step * 1e-9], end)
+
+
+def holder_frame(world: World) -> pd.DataFrame:
+    """Addresses each ``cluster/node pool`` holds in each used subnet, on the grid."""
+    grid = _grid(world)
+    parts = []
+    for subnet in world.used_subnets():
+        for holder in sorted(subnet.held_by):
+            changes = [(t, c) for t, h, c in subnet.holder_changes if h == holder]
+            times = np.array([t for t, _ in changes], dtype=float)
+            counts = np.array([c for _, c in changes], dtype=np.int64)
+            at = np.searchsorted(times, grid, side="right") - 1
+            cluster, pool = holder.split("/", 1)
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "time_s": grid,
+                        "subnet": subnet.name,
+                        "cluster": cluster,
+                        "node_pool": pool,
+                        "allocated": np.where(at >= 0, counts[np.maximum(at, 0)], 0),
+                    }
+                )
+            )
+    if not parts:
+        return pd.DataFrame(columns=["time_s", "subnet", "cluster", "node_pool", "allocated"])
+    return pd.concat(parts, ignore_index=True)
+
+
+def changes(world: World) -> dict[str, np.ndarray]:
+    """Each used subnet's change points as an array of (time, allocated, assigned)."""
+    return {s.name: s.change_points() for s in world.used_subnets()}
+
+
+def subnet_frame(world: World, arrays: dict[str, np.ndarray]) -> pd.DataFrame:
+    grid = _grid(world)
+    parts = []
+    for subnet in world.used_subnets():
+        changes = arrays[subnet.name]
+        idx = np.searchsorted(changes[:, 0], grid, side="right") - 1
+        allocated = changes[idx, 1].astype(np.int64)
+        assigned = changes[idx, 2].astype(np.int64)
+        exhausted = np.zeros(len(grid), dtype=bool)
+        if subnet.exhaustion_flips:
+            flips = np.array(subnet.exhaustion_flips, dtype=float)
+            at = np.searchsorted(flips[:, 0], grid, side="right") - 1
+            exhausted = np.where(at >= 0, flips[np.maximum(at, 0), 1] > 0, False)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "time_s": grid,
+                    "subnet": subnet.name,
+                    "cidr": subnet.pool.cidr,
+                    "capacity": subnet.capacity,
+                    "allocated": allocated,
+                    "assigned": assigned,
+                    "free": subnet.capacity - allocated,
+                    "exhausted": exhausted,
+                }
+            )
+        )
+    return pd.concat(parts, ignore_index=True)
+
+
+def node_frame(world: World) -> pd.DataFrame:
+    rows = []
+    for cluster in world.clusters.values():
+        for n in cluster.nodes:
+            rows.append(
+                {
+                    "node": n.name,
+                    "cluster": n.cluster,
+                    "node_pool": n.pool,
+                    "created_s": n.created_s,
+                    "ready_s": n.ready_s,
+                    "first_ips_s": n.first_ips_s,
+                    "deleted_s": n.deleted_s,
+                    "status": n.status,
+                    "node_ip": _text(n.node_ip) if n.node_ip is not None else "",
+                    "node_subnet": n.node_subnet.name,
+                    "pod_subnet": (n.pod_subnet or n.node_subnet).name,
+                    "max_pods": n.max_pods,
+                    "peak_pods": n.peak_pods,
+                    "peak_requested_ips": n.peak_requested,
+                    "peak_assigned_ips": n.peak_assigned,
+                }
+            )
+    return pd.DataFrame(rows, columns=_NODE_COLUMNS)
+
+
+_NODE_COLUMNS = [
+    "node", "cluster", "node_pool", "created_s", "ready_s", "first_ips_s", "deleted_s",
+    "status", "node_ip", "node_subnet", "pod_subnet", "max_pods", "peak_pods",
+    "peak_requested_ips", "peak_assigned_ips",
+]  # fmt: skip
+
+_POD_COLUMNS = [
+    "pod", "workload", "cluster", "node_pool", "node", "ip", "created_s", "scheduled_s",
+    "ip_s", "running_s", "deleted_s", "ip_wait_s", "state",
+]  # fmt: skip
+
+
+def pod_frame(world: World) -> pd.DataFrame:
+    end = world.scenario.duration
+    pods = [p for c in world.clusters.values() for p in c.pods]
+    # Addresses come back to many pods: format each distinct one once.
+    addresses = np.fromiter(
+        (-1 if p.ip is None else p.ip for p in pods), dtype=np.int64, count=len(pods)
+    )
+    distinct, which = np.unique(addresses, return_inverse=True)
+    texts = np.array(["" if a < 0 else _text(int(a)) for a in distinct], dtype=object)
+
+    def times(values: list[float | None]) -> np.ndarray:
+        return np.array(values, dtype=float)  # None (never happened) becomes NaN
+
+    # Column by column, and the derived ones with numpy: a million pods make a million
+    # rows. ``ip_wait_s``: from binding to an address, or to the pod's end (or the run's)
+    # if it never got one; none for pods never bound or on the host network. ``state``:
+    # ``Pod.phase`` at the end.
+    scheduled = times([p.scheduled_s for p in pods])
+    ip_s = times([p.ip_s for p in pods])
+    deleted = times([p.deleted_s for p in pods])
+    running = times([p.running_s for p in pods])
+    running[running > end] = np.nan  # a job's pod due to get Running after the end
+    host = np.fromiter((p.host_network for p in pods), dtype=bool, count=len(pods))
+    bound, has_ip, gone = ~np.isnan(scheduled), ~np.isnan(ip_s), ~np.isnan(deleted)
+    stop = np.where(has_ip, ip_s, np.where(gone, deleted, end))
+    state = np.select(
+        [gone, ~bound, ~has_ip & ~host, np.isnan(running)],
+        [np.array([p.end or "deleted" for p in pods], dtype=object), "pending", "waiting",
+         "starting"],
+        "running",
+    )  # fmt: skip
+    columns = {
+        "pod": [p.name for p in pods],
+        "workload": [p.workload for p in pods],
+        "cluster": [p.cluster for p in pods],
+        "node_pool": [p.node.pool if p.node else (p.pool or "") for p in pods],
+        "node": [p.node.name if p.node else "" for p in pods],
+        "ip": texts[which.reshape(-1)],
+        "created_s": times([p.created_s for p in pods]),
+        "scheduled_s": scheduled,
+        "ip_s": ip_s,
+        "running_s": running,
+        "deleted_s": deleted,
+        "ip_wait_s": np.where(bound & ~host, stop - scheduled, np.nan),
+        "state": state,
+    }
+    return pd.DataFrame(columns, columns=_POD_COLUMNS)
+
+
