@@ -15,8 +15,8 @@ from pathlib import Path
 import yaml
 from common import scale_scenario, timed
 
+from simulator.experiments.executors import LocalExecutor
 from simulator.experiments.plan import plan
-from simulator.experiments.runs import LocalExecutor
 
 
 def main() -> None:

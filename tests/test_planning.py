@@ -14,8 +14,9 @@ from simulator.core.addressing import smallest_prefix
 from simulator.core.capacity import calculate, largest_fit
 from simulator.core.modes import dynamic_holding
 from simulator.experiments.compare import compare
+from simulator.experiments.executors import LocalExecutor
 from simulator.experiments.plan import plan
-from simulator.experiments.runs import LocalExecutor, RunSpec, replica_seeds, run_spec
+from simulator.experiments.runs import RunSpec, replica_seeds, run_spec
 from simulator.experiments.sweep import sweep
 from simulator.scenario.variants import SetError, parse_settings, set_key
 
@@ -271,7 +272,7 @@ def test_dask_cluster_gives_the_same_rows(tmp_path):
         host="127.0.0.1",
         dashboard_address=None,
     ) as cluster:
-        from simulator.experiments.runs import DaskExecutor
+        from simulator.experiments.executors import DaskExecutor
 
         executor = DaskExecutor(cluster.scheduler_address)
         try:

@@ -104,8 +104,8 @@ def run(
     target = output or Path("results") / spec.name
     check_target(target, force=force)  # before the run, not after it
     if replicas > 1:
+        from simulator.experiments.executors import make_executor
         from simulator.experiments.replicas import run_replicas
-        from simulator.experiments.runs import make_executor
 
         executor = make_executor(jobs, dask)
         try:
@@ -283,7 +283,7 @@ def _output(output: Path | None, name: str, suffix: str, force: bool) -> Path:
 def _run_variants(work, kind, scenario, cni, sets, replicas, seed, output, force, jobs, dask):
     """Shared by compare and sweep: every variant × replica on the chosen executor, with
     a progress bar; returns the result and the folder it was saved to."""
-    from simulator.experiments.runs import make_executor
+    from simulator.experiments.executors import make_executor
     from simulator.scenario.variants import parse_settings, variants
 
     settings = parse_settings(sets)
@@ -399,8 +399,8 @@ def calc(mode, nodes, max_pods, surge, pods_per_node, as_json) -> None:
 @_executor_options
 def plan(scenario, subnets, replicas, max_ip_wait, seed, output, force, jobs, dask) -> None:
     """Find the smallest prefix of each subnet under which SCENARIO still runs."""
+    from simulator.experiments.executors import make_executor
     from simulator.experiments.plan import plan as run_plan
-    from simulator.experiments.runs import make_executor
 
     if max_ip_wait < 0:
         raise IpsimError(f"--max-ip-wait: must not be negative (got {max_ip_wait:g})")

@@ -16,8 +16,10 @@ import numpy as np
 import pandas as pd
 
 from simulator.errors import IpsimError
-from simulator.experiments.runs import Executor, LocalExecutor, Outcome, RunSpec, replica_seeds
+from simulator.experiments.executors import Executor, run_all
+from simulator.experiments.runs import Outcome, RunSpec, run_seeds
 from simulator.results.folders import write_folder
+from simulator.results.summary import subnet_rows
 from simulator.scenario.loader import load_scenario, read_document
 from simulator.scenario.variants import apply_settings, variants
 
@@ -113,30 +115,7 @@ def _rows(outcome: Outcome, varying: set[str]) -> list[dict[str, Any]]:
     }
     if outcome.error is not None or outcome.summary is None:
         return [{**base, "error": outcome.error}]
-    s = outcome.summary
-    pods = s["pods"]
-    rows = []
-    for name, sub in s["subnets"].items():
-        assigned = sub["mean_assigned"]
-        rows.append(
-            {
-                **base,
-                "subnet": name,
-                "capacity": sub["capacity"],
-                "peak_allocated": sub["peak_allocated"],
-                "mean_allocated": sub["mean_allocated"],
-                "peak_assigned": sub["peak_assigned"],
-                "mean_assigned": assigned,
-                "ips_per_pod": round(sub["mean_allocated"] / assigned, 3) if assigned else None,
-                "nodes_failed": s["nodes"]["failed"],
-                "operations_refused": s.get("operations_refused", 0),
-                "pods_waited": pods["waited_for_ip"],
-                "p95_wait_s": pods["ip_wait_s"]["p95"],
-                "max_wait_s": pods["ip_wait_s"]["max"],
-                "error": None,
-            }
-        )
-    return rows
+    return [{**base, **row, "error": None} for row in subnet_rows(outcome.summary)]
 
 
 def compare(
@@ -152,15 +131,13 @@ def compare(
     """Run every variant × replica and tabulate them."""
     document, base, prepared = prepare_variants(path, cnis, settings or [])
     name = str(document.get("name", "scenario"))
-    first = seed if seed is not None else int(document.get("seed", 0) or 0)
-    seeds = replica_seeds(first, replicas) if replicas > 1 else [first]
+    seeds = run_seeds(document, seed, replicas)
     specs = [
         RunSpec(doc, s, base, params, replica=r, keep_frames=True)
         for params, doc in prepared
         for r, s in enumerate(seeds)
     ]
-    executor = executor or LocalExecutor(1)
-    outcomes = executor.map(specs, progress)
+    outcomes = run_all(specs, executor, progress)
     keys = list(prepared[0][0])
     varying = {k for k in keys if len({repr(p[k]) for p, _ in prepared}) > 1} or set(keys)
     runs = pd.DataFrame([row for o in outcomes for row in _rows(o, varying)])

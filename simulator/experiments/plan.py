@@ -22,7 +22,8 @@ import pandas as pd
 
 from simulator.core.addressing import MAX_PREFIX, MIN_PREFIX, usable_addresses
 from simulator.errors import IpsimError
-from simulator.experiments.runs import Executor, LocalExecutor, Outcome, RunSpec, replica_seeds
+from simulator.experiments.executors import Executor, run_all
+from simulator.experiments.runs import Outcome, RunSpec, run_seeds
 from simulator.results.folders import write_folder
 from simulator.scenario.loader import load_scenario, read_document
 from simulator.scenario.variants import apply_settings
@@ -153,9 +154,7 @@ def plan(
             close = difflib.get_close_matches(name, used, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else f"; used: {', '.join(used)}"
             raise IpsimError(f"--subnet: no subnet named {name!r} is used by {path}{hint}")
-    first = seed if seed is not None else scenario.seed
-    seeds = replica_seeds(first, replicas) if replicas > 1 else [first]
-    executor = executor or LocalExecutor(1)
+    seeds = run_seeds(document, seed, replicas)
     rows: list[dict[str, Any]] = []
     answers = []
     runs = 0
@@ -178,7 +177,7 @@ class _Search:
         name: str,
         original: str,
         seeds: list[int],
-        executor: Executor,
+        executor: Executor | None,
         max_ip_wait: float,
         progress: Callable[[int], None] | None,
     ) -> None:
@@ -200,7 +199,7 @@ class _Search:
                 RunSpec(doc, s, self.base, {"subnet": self.name, "prefix": prefix}, replica=r)
                 for r, s in enumerate(self.seeds)
             ]
-            self.cache[prefix] = self.executor.map(specs, self.progress)
+            self.cache[prefix] = run_all(specs, self.executor, self.progress)
         return self.cache[prefix]
 
     def passes(self, prefix: int) -> tuple[bool, list[str]]:

@@ -14,7 +14,8 @@ import pandas as pd
 
 from simulator.errors import IpsimError
 from simulator.experiments.compare import replica_bands
-from simulator.experiments.runs import Executor, LocalExecutor, Outcome, RunSpec, replica_seeds
+from simulator.experiments.executors import Executor, run_all
+from simulator.experiments.runs import Outcome, RunSpec, base_seed, replica_seeds
 from simulator.experiments.sweep import summary_row
 from simulator.results.folders import write_folder
 from simulator.scenario.loader import read_document
@@ -91,12 +92,11 @@ def run_replicas(
     """Run the scenario under ``replicas`` seeds spawned from its seed."""
     document = read_document(path)
     base = str(Path(path).resolve().parent)
-    first = seed if seed is not None else int(document.get("seed", 0) or 0)
     specs = [
         RunSpec(document, s, base, {}, replica=r, keep_result=True)
-        for r, s in enumerate(replica_seeds(first, replicas))
+        for r, s in enumerate(replica_seeds(base_seed(document, seed), replicas))
     ]
-    outcomes = (executor or LocalExecutor(1)).map(specs, progress)
+    outcomes = run_all(specs, executor, progress)
     if all(o.error for o in outcomes):
         raise IpsimError(f"{path}: every replica failed; first error: {outcomes[0].error}")
     rows: list[dict[str, Any]] = [summary_row(o) for o in outcomes]

@@ -11,39 +11,20 @@ from typing import Any
 import pandas as pd
 
 from simulator.experiments.compare import label, prepare_variants
-from simulator.experiments.runs import Executor, LocalExecutor, Outcome, RunSpec, replica_seeds
+from simulator.experiments.executors import Executor, run_all
+from simulator.experiments.runs import Outcome, RunSpec, run_seeds
 from simulator.results.folders import write_folder
+from simulator.results.summary import flatten
 
 __all__ = ["Sweep", "summary_row", "sweep"]
 
 
 def summary_row(outcome: Outcome) -> dict[str, Any]:
-    """The figures of one run's summary, flattened: ``<subnet>.peak_allocated`` etc."""
+    """One run as a flat row: the variant's keys, replica, seed, error and its figures."""
     row: dict[str, Any] = {f"set:{k}": v for k, v in outcome.params.items()}
     row.update(replica=outcome.replica, seed=outcome.seed, error=outcome.error)
-    s = outcome.summary
-    if s is None:
-        return row
-    for name, sub in s["subnets"].items():
-        for key in (
-            "capacity",
-            "peak_allocated",
-            "mean_allocated",
-            "peak_assigned",
-            "min_free",
-            "full_at_s",
-            "refused_requests",
-            "exhausted_s",
-        ):
-            row[f"{name}.{key}"] = sub[key]
-    for key, value in s["nodes"].items():
-        row[f"nodes.{key}"] = value
-    pods = s["pods"]
-    for key in ("created", "running_at_end", "waiting_for_ip_at_end", "waited_for_ip"):
-        row[f"pods.{key}"] = pods[key]
-    for key, value in pods["ip_wait_s"].items():
-        row[f"pods.ip_wait_{key}_s"] = value
-    row["operations_refused"] = s.get("operations_refused", 0)
+    if outcome.summary is not None:
+        row.update(flatten(outcome.summary))
     return row
 
 
@@ -89,15 +70,13 @@ def sweep(
 ) -> Sweep:
     """Every combination × replica; a run that fails is a row with its error."""
     document, base, prepared = prepare_variants(path, cnis, settings, strict=False)
-    first = seed if seed is not None else int(document.get("seed", 0) or 0)
-    seeds = replica_seeds(first, replicas) if replicas > 1 else [first]
+    seeds = run_seeds(document, seed, replicas)
     specs = [
         RunSpec(doc, s, base, params, replica=r)
         for params, doc in prepared
         for r, s in enumerate(seeds)
     ]
-    executor = executor or LocalExecutor(1)
-    outcomes = executor.map(specs, progress)
+    outcomes = run_all(specs, executor, progress)
     rows = []
     for outcome in outcomes:
         row = summary_row(outcome)

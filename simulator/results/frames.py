@@ -178,5 +178,3 @@ def pod_frame(world: World) -> pd.DataFrame:
         "state": state,
     }
     return pd.DataFrame(columns, columns=_POD_COLUMNS)
-
-

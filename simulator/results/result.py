@@ -3,29 +3,25 @@
 from __future__ import annotations
 
 import json
-import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 import yaml
 
-from simulator.core.addressing import SubnetPool
+from simulator.model.clock import collector_paused
+from simulator.results.folders import check_target, write_folder
 from simulator.results.frames import changes, holder_frame, node_frame, pod_frame, subnet_frame
 from simulator.results.nnc_frame import nnc_frame
 from simulator.results.summary import summarize
-from simulator.results.folders import check_target, write_folder
-from simulator.model.clock import collector_paused
 from simulator.scenario.models import Scenario
 
 if TYPE_CHECKING:
     from simulator.model.world import World
 
 __all__ = ["Result", "build_result", "check_target"]
-
 
 
 @dataclass

@@ -12,7 +12,7 @@ import pandas as pd
 if TYPE_CHECKING:
     from simulator.model.world import World
 
-__all__ = ["summarize"]
+__all__ = ["SWEEP_SUBNET_FIGURES", "flatten", "subnet_rows", "summarize"]
 
 
 def _percentiles(values: list[float]) -> dict[str, float | None]:
@@ -117,3 +117,58 @@ def _upgrades(world: World, changes: dict[str, np.ndarray]) -> list[dict[str, An
     return out
 
 
+#: The per-subnet figures a flat row of a run holds, as ``<subnet>.<figure>``.
+SWEEP_SUBNET_FIGURES = (
+    "capacity",
+    "peak_allocated",
+    "mean_allocated",
+    "peak_assigned",
+    "min_free",
+    "full_at_s",
+    "refused_requests",
+    "exhausted_s",
+)
+
+
+def flatten(summary: dict[str, Any]) -> dict[str, Any]:
+    """A run's summary as one flat row: ``<subnet>.<figure>``, ``nodes.<count>``,
+    ``pods.<figure>`` and ``operations_refused`` (``sweep.csv``, ``replicas.csv``)."""
+    row: dict[str, Any] = {}
+    for name, sub in summary["subnets"].items():
+        for key in SWEEP_SUBNET_FIGURES:
+            row[f"{name}.{key}"] = sub[key]
+    for key, value in summary["nodes"].items():
+        row[f"nodes.{key}"] = value
+    pods = summary["pods"]
+    for key in ("created", "running_at_end", "waiting_for_ip_at_end", "waited_for_ip"):
+        row[f"pods.{key}"] = pods[key]
+    for key, value in pods["ip_wait_s"].items():
+        row[f"pods.ip_wait_{key}_s"] = value
+    row["operations_refused"] = summary.get("operations_refused", 0)
+    return row
+
+
+def subnet_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """A run's summary as one row per subnet, with the run's node and pod figures
+    beside each (``comparison.csv``)."""
+    pods = summary["pods"]
+    rows = []
+    for name, sub in summary["subnets"].items():
+        assigned = sub["mean_assigned"]
+        rows.append(
+            {
+                "subnet": name,
+                "capacity": sub["capacity"],
+                "peak_allocated": sub["peak_allocated"],
+                "mean_allocated": sub["mean_allocated"],
+                "peak_assigned": sub["peak_assigned"],
+                "mean_assigned": assigned,
+                "ips_per_pod": round(sub["mean_allocated"] / assigned, 3) if assigned else None,
+                "nodes_failed": summary["nodes"]["failed"],
+                "operations_refused": summary.get("operations_refused", 0),
+                "pods_waited": pods["waited_for_ip"],
+                "p95_wait_s": pods["ip_wait_s"]["p95"],
+                "max_wait_s": pods["ip_wait_s"]["max"],
+            }
+        )
+    return rows

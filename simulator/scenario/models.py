@@ -55,6 +55,13 @@ __all__ = [
     "Workload",
 ]
 
+
+def _max_pods_defaults() -> str:
+    """``30 (traditional) or 250 (dynamic)``: each simulated mode's default max pods."""
+    parts = [f"{MODES[m].max_pods_default} ({m})" for m in simulated_modes()]
+    return " or ".join([", ".join(parts[:-1]), parts[-1]] if len(parts) > 1 else parts)
+
+
 #: The CNI modes a scenario can run, from the table of modes (in alphabetical order).
 CniName = Literal[tuple(sorted(simulated_modes()))]  # type: ignore[valid-type]
 
@@ -171,13 +178,7 @@ class NodePool(StrictModel):
 
     name: NodePoolName
     count: int = Field(1, ge=0, le=MAX_NODES_PER_POOL, description="nodes at t = 0")
-    max_pods: int | None = Field(
-        None,
-        ge=10,
-        le=250,
-        description="default by CNI: "
-        + ", ".join(f"{MODES[m].max_pods_default} ({m})" for m in simulated_modes()),
-    )
+    max_pods: int | None = Field(None, ge=10, le=250, description=f"default {_max_pods_defaults()}")
     node_subnet: str
     pod_subnet: str | None = Field(None, description="dynamic only; default: the cluster's")
     system_pods_per_node: int = Field(
