@@ -1,0 +1,70 @@
+"""``ipsim export-metrics`` and ``ipsim plot``: what is made from a results folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+__all__ = ["export_metrics", "plot"]
+
+
+@click.command("export-metrics")
+@click.argument("results", type=click.Path(path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["openmetrics", "csv"]),
+    default="openmetrics",
+    show_default=True,
+    help="OpenMetrics text (for Prometheus backfill) or one CSV column per metric",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    help="file to write [default: RESULTS/metrics.om or RESULTS/metrics.csv]",
+)
+@click.option(
+    "--start",
+    default=None,
+    metavar="ISO8601",
+    help="wall-clock time of simulated second 0 [default: 2025-01-01T00:00:00Z]",
+)
+@click.option("--step", type=float, help="sample interval in seconds [default: the run's]")
+@click.option("--force", is_flag=True, help="replace an existing file")
+def export_metrics(
+    results: Path,
+    fmt: str,
+    output: Path | None,
+    start: str | None,
+    step: float | None,
+    force: bool,
+) -> None:
+    """Write CNS's metrics (cx_ipam_*) per node and sample time from a RESULTS folder."""
+    from simulator.results.metrics import parse_start, write_metrics
+
+    target = output or results / ("metrics.csv" if fmt == "csv" else "metrics.om")
+    begin = parse_start(start) if start is not None else None
+    path, samples = write_metrics(results, target, fmt=fmt, start=begin, step=step, force=force)
+    click.echo(f"{samples:,} samples written to {path}")
+
+
+@click.group()
+def plot() -> None:
+    """Draw charts from a results folder."""
+
+
+@plot.command("nnc")
+@click.argument("results", type=click.Path(path_type=Path))
+@click.option("--node", required=True, help="node name, as in nodes.csv")
+@click.option(
+    "-o", "--output", type=click.Path(path_type=Path), help="[default: RESULTS/nnc-NODE.png]"
+)
+@click.option("--force", is_flag=True, help="replace an existing file")
+def plot_nnc_command(results: Path, node: str, output: Path | None, force: bool) -> None:
+    """One node's requested, allocated and assigned IPs over time."""
+    from simulator.results.node_chart import plot_node
+
+    path = plot_node(results, node, output or results / f"nnc-{node}.png", force=force)
+    click.echo(f"chart written to {path}")
