@@ -97,6 +97,9 @@ class WorkloadKind:
     #: raises :class:`ScenarioError` or returns the keys to fill in.
     resolve: Callable[[Workload, str, Path], dict[str, Any]]
     controller: str  # ``module:Class`` of the model's controller that runs it
+    #: A workload of this kind at its smallest, as its keys besides name and cluster
+    #: (for the docs and the contract test that runs every kind under every mode).
+    example: dict[str, Any]
     pools_key: str = "node_pool"  # the key naming the node pools its pods run on
     scalable: bool = False  # ``scale_workload`` and ``rollout_workload`` apply to it
 
@@ -149,6 +152,7 @@ KINDS: dict[str, WorkloadKind] = {
             frozenset({"replicas", "ramp", "daily", "node_pool"}),
             _resolve_deployment,
             "simulator.model.workloads.deployment:DeploymentController",
+            {"replicas": 10},
             scalable=True,
         ),
         WorkloadKind(
@@ -156,12 +160,14 @@ KINDS: dict[str, WorkloadKind] = {
             frozenset({"rate", "lifetime", "start", "stop", "node_pool"}),
             _resolve_job,
             "simulator.model.workloads.job:JobController",
+            {"rate": "30/min", "lifetime": {"distribution": "fixed", "value": "90s"}},
         ),
         WorkloadKind(
             "daemonset",
             frozenset({"node_pools"}),
             _no_rules,
             "simulator.model.workloads.daemonset:DaemonSetController",
+            {},
             pools_key="node_pools",
         ),
     )
