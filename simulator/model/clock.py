@@ -1,4 +1,5 @@
-"""Events that run after every other event of their instant."""
+"""The model's clock: events that run after every other event of their instant, the bus
+that runs periodic readers' ticks in a fixed order, and pausing the collector for a run."""
 
 from __future__ import annotations
 
