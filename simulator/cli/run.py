@@ -8,24 +8,74 @@ from pathlib import Path
 from typing import Any
 
 import click
+import yaml
 
 from simulator.cli.common import executor_options, with_progress
-from simulator.errors import IpsimError
+from simulator.errors import IpsimError, ScenarioError
 from simulator.results.folders import check_target
 from simulator.runner import run as run_scenario
-from simulator.scenario.loader import load_scenario
+from simulator.scenario.checks import with_checks
+from simulator.scenario.loader import load_scenario, read_document
 from simulator.scenario.models import Scenario
 
-__all__ = ["run", "schema", "validate"]
+__all__ = ["checks_option", "load_with_checks", "parse_checks", "run", "schema", "validate"]
 
 
-@click.command()
-@click.argument("scenario", type=click.Path(dir_okay=True, path_type=Path))
+_RUN_EXAMPLES = """
+\b
+Examples:
+  ipsim run scenarios/quickstart.yaml
+  ipsim run scenarios/*.yaml --check            # exit 1 if any scenario fails
+  ipsim run s.yaml --checks max_ip_wait=2m --report
+  ipsim run s.yaml --replicas 20 -j 4           # 20 seeds, the spread of each figure
+"""
+
+
+def checks_option(func):
+    """``--checks KEY=VALUE``: set one of the scenario's ``checks:`` (repeatable)."""
+    return click.option(
+        "--checks",
+        "checks",
+        multiple=True,
+        metavar="KEY=VALUE",
+        help="set a pass/fail criterion of the scenario's checks: (repeatable), "
+        "e.g. max_ip_wait=2m or max_nodes_failed=null",
+    )(func)
+
+
+def parse_checks(options: tuple[str, ...]) -> dict[str, Any]:
+    """``--checks KEY=VALUE`` options as a mapping; values read as YAML scalars."""
+    out: dict[str, Any] = {}
+    for option in options:
+        key, sep, raw = option.partition("=")
+        if not sep or not key.strip() or not raw.strip():
+            raise IpsimError(f"--checks {option!r}: expected KEY=VALUE, e.g. max_ip_wait=2m")
+        try:
+            out[key.strip()] = yaml.safe_load(raw.strip())
+        except yaml.YAMLError:
+            raise IpsimError(f"--checks {key.strip()}: cannot read value {raw.strip()!r}") from None
+    return out
+
+
+def load_with_checks(path: Path, checks: dict[str, Any]) -> Scenario:
+    """The scenario at ``path`` with the command line's ``--checks`` applied."""
+    if not checks:
+        return load_scenario(path)
+    try:
+        document = with_checks(read_document(path), checks)
+        return load_scenario(document, base=path.resolve().parent)
+    except ScenarioError as exc:
+        raise exc.with_source(str(path)) if exc.source is None else exc from None
+
+
+@click.command(epilog=_RUN_EXAMPLES)
+@click.argument("scenarios", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
     "-o",
     "--output",
     type=click.Path(path_type=Path),
-    help="results folder [default: results/<scenario name>]",
+    help="results folder [default: results/<scenario name>]; with several scenarios, "
+    "the folder their results go in",
 )
 @click.option("--seed", type=click.IntRange(0, 2**63 - 1), help="override the scenario's seed")
 @click.option(
@@ -35,44 +85,101 @@ __all__ = ["run", "schema", "validate"]
     show_default=True,
     help="independent seeds spawned from the seed; charts show the spread",
 )
+@click.option("--check", is_flag=True, help="exit with status 1 when a run's verdict is FAIL")
+@checks_option
+@click.option("--report", is_flag=True, help="also write report.html into the results folder")
 @click.option("--force", is_flag=True, help="replace an existing results folder")
 @executor_options
 def run(
-    scenario: Path,
+    scenarios: tuple[Path, ...],
     output: Path | None,
     seed: int | None,
     replicas: int,
+    check: bool,
+    checks: tuple[str, ...],
+    report: bool,
     force: bool,
     jobs: int | None,
     dask: str | None,
 ) -> None:
-    """Simulate SCENARIO and write its results folder."""
-    spec = load_scenario(scenario)
-    target = output or Path("results") / spec.name
-    check_target(target, force=force)  # before the run, not after it
-    if replicas > 1:
-        from simulator.experiments.executors import make_executor
-        from simulator.experiments.replicas import run_replicas
-
-        executor = make_executor(jobs, dask)
-        try:
-            batch = with_progress(
-                replicas,
-                spec.name,
-                lambda tick: run_replicas(
-                    scenario, replicas, seed=seed, executor=executor, progress=tick
-                ),
+    """Simulate each SCENARIO, write its results folder and print its verdict."""
+    overrides = parse_checks(checks)
+    # Every scenario is read and every folder checked before the first run.
+    specs = [load_with_checks(path, overrides) for path in scenarios]
+    targets = _targets(specs, output)
+    for target in targets:
+        check_target(target, force=force)
+    failed = 0
+    for path, spec, target in zip(scenarios, specs, targets, strict=True):
+        if len(specs) > 1:
+            click.echo(f"== {path}")
+        if replicas > 1:
+            failed += _run_replicas(
+                path, spec, overrides, replicas, seed, target, force, report, jobs, dask
             )
-        finally:
-            executor.close()
-        saved = batch.save(target, force=force)
-        click.echo(_spread_table(batch.spread()))
-        click.echo(f"{replicas} replicas written to {saved}/")
-        return
-    result = _runwith_progress(spec, seed)
-    saved = result.save(target, force=force)
-    click.echo(_summary_table(result.summary))
-    click.echo(f"results written to {saved}/")
+            continue
+        result = _runwith_progress(spec, seed)
+        saved = result.save(target, force=force, report=report)
+        click.echo(_summary_table(result.summary))
+        click.echo(verdict_text(result.summary))
+        click.echo(f"results written to {saved}/")
+        failed += result.summary["verdict"] == "FAIL"
+    if check and failed:
+        sys.exit(1)
+
+
+def _targets(specs: list[Scenario], output: Path | None) -> list[Path]:
+    if len(specs) == 1:
+        return [output or Path("results") / specs[0].name]
+    names = [spec.name for spec in specs]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise IpsimError(
+            f"several scenarios are named {twice[0]!r}: their results would share a folder; "
+            "run them one at a time with -o"
+        )
+    return [(output or Path("results")) / name for name in names]
+
+
+def _run_replicas(path, spec, overrides, replicas, seed, target, force, report, jobs, dask) -> int:
+    """Run ``replicas`` seeds of one scenario; returns how many replicas failed."""
+    from simulator.experiments.executors import make_executor
+    from simulator.experiments.replicas import run_replicas
+
+    executor = make_executor(jobs, dask)
+    try:
+        batch = with_progress(
+            replicas,
+            spec.name,
+            lambda tick: run_replicas(
+                path, replicas, seed=seed, checks=overrides, executor=executor, progress=tick
+            ),
+        )
+    finally:
+        executor.close()
+    saved = batch.save(target, force=force, report=report)
+    click.echo(_spread_table(batch.spread()))
+    verdicts = batch.verdicts()
+    failing = [str(i) for i, v in enumerate(verdicts) if v == "FAIL"]
+    if failing:
+        click.echo(
+            f"verdict: FAIL: {len(failing)} of {len(verdicts)} replicas fail "
+            f"(replicas {', '.join(failing)}; their reasons are in replica-NNN/summary.json)"
+        )
+    else:
+        click.echo(f"verdict: PASS: all {len(verdicts)} replicas pass")
+    click.echo(f"{replicas} replicas written to {saved}/")
+    return len(failing)
+
+
+def verdict_text(summary: dict[str, Any]) -> str:
+    """``verdict: PASS`` or ``verdict: FAIL`` and one line per reason (or per check held)."""
+    from simulator.results.verdict import passed_criteria
+
+    lines = [f"verdict: {summary['verdict']}"]
+    reasons = summary["reasons"] or passed_criteria(summary["checks"])
+    lines += [f"  - {reason}" for reason in reasons]
+    return "\n".join(lines)
 
 
 def _spread_table(spread: dict[str, dict[str, float]]) -> str:

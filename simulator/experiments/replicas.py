@@ -18,6 +18,7 @@ from simulator.experiments.executors import Executor, run_all
 from simulator.experiments.runs import Outcome, RunSpec, base_seed, replica_seeds
 from simulator.experiments.sweep import summary_row
 from simulator.results.folders import write_folder
+from simulator.scenario.checks import with_checks
 from simulator.scenario.loader import read_document
 
 __all__ = ["Replicas", "run_replicas"]
@@ -48,13 +49,19 @@ class Replicas:
             }
         return out
 
+    def verdicts(self) -> list[str]:
+        """Each replica's verdict, PASS or FAIL (a replica that could not run: FAIL)."""
+        return [o.summary["verdict"] if o.summary else "FAIL" for o in self.outcomes]
+
     def series(self) -> pd.DataFrame:
         """Each subnet's allocated over time: median and p5–p95 across replicas."""
         return replica_bands(
             [("median of replicas", o.result.subnets) for o in self.outcomes if o.result]
         )
 
-    def save(self, directory: str | os.PathLike[str], *, force: bool = False) -> Path:
+    def save(
+        self, directory: str | os.PathLike[str], *, force: bool = False, report: bool = False
+    ) -> Path:
         from simulator.charts.planning import plot_comparison
 
         def fill(folder: Path) -> None:
@@ -69,6 +76,7 @@ class Replicas:
                 "replicas": len(self.outcomes),
                 "seeds": [o.seed for o in self.outcomes],
                 "failed": [o.replica for o in self.outcomes if o.error],
+                "verdicts": self.verdicts(),
                 "spread": self.spread(),
             }
             (folder / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
@@ -77,6 +85,10 @@ class Replicas:
                 f"{self.name}: {len(self.outcomes)} replicas (median, p5-p95 band)",
                 folder / "utilization.png",
             )
+            if report:
+                from simulator.results.report import write_report
+
+                write_report(folder, folder / "report.html")
 
         return write_folder(directory, fill, force=force)
 
@@ -86,11 +98,13 @@ def run_replicas(
     replicas: int,
     *,
     seed: int | None = None,
+    checks: dict[str, Any] | None = None,
     executor: Executor | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> Replicas:
-    """Run the scenario under ``replicas`` seeds spawned from its seed."""
-    document = read_document(path)
+    """Run the scenario under ``replicas`` seeds spawned from its seed (``checks``: the
+    command line's ``--checks`` over the scenario's)."""
+    document = with_checks(read_document(path), checks) if checks else read_document(path)
     base = str(Path(path).resolve().parent)
     specs = [
         RunSpec(document, s, base, {}, replica=r, keep_result=True)

@@ -285,6 +285,8 @@ class ClusterRuntime:
         if not pod.host_network:
             address = self.cni.assign(pod)
             if address is None:
+                if self.ctx.tripwire is not None and pod.scheduled_s == self.env.now:
+                    self.ctx.tripwire.pod_waiting(pod)  # its first try
                 self.ctx.after(self.timings.sandbox_retry, self._try_ip, pod)
                 return
             pod.ip = address

@@ -3,10 +3,13 @@ at the end."""
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from simulator.model.entities import Node
 from simulator.model.subnets import Clock
+
+if TYPE_CHECKING:
+    from simulator.model.tripwire import Tripwire
 
 __all__ = ["EventRecord", "PoolState", "Recorder"]
 
@@ -40,8 +43,9 @@ class PoolState(NamedTuple):
 class Recorder:
     """Collects node- and subnet-level events and every change of a node's IP pool."""
 
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, tripwire: Tripwire | None = None) -> None:
         self._clock = clock
+        self.tripwire = tripwire  # told of the events that can fail a run's checks
         self.events: list[EventRecord] = []
         # (time, node, pool state) from nnc_state and (time, node, assigned count) from
         # nnc_assigned, in the order they happened; the frame merges them.
@@ -56,10 +60,13 @@ class Recorder:
         node_pool: str = "",
         node: str = "",
         subnet: str = "",
+        about: Node | None = None,
     ) -> None:
         self.events.append(
             EventRecord(self._clock.now, kind, cluster, node_pool, node, subnet, message)
         )
+        if self.tripwire is not None and kind in self.tripwire.kinds:
+            self.tripwire.saw(kind, about)
 
     def node_event(self, node: Node, kind: str, message: str, subnet: str = "") -> None:
         """An event about one node; the subnet defaults to the node's node subnet."""
@@ -70,6 +77,7 @@ class Recorder:
             node_pool=node.pool,
             node=node.name,
             subnet=subnet or node.node_subnet.name,
+            about=node,
         )
 
     def nnc_state(self, node: Node, state: PoolState) -> None:

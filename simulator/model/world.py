@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable
 
@@ -14,6 +15,7 @@ from simulator.model.context import ModelContext
 from simulator.model.recorder import Recorder
 from simulator.model.streams import Streams
 from simulator.model.subnets import SubnetState
+from simulator.model.tripwire import RunStopped, Tripwire
 from simulator.model.upgrade import upgrade
 from simulator.model.workloads.deployment import DeploymentController
 from simulator.scenario.models import Scenario, TimelineEvent
@@ -27,11 +29,22 @@ PROGRESS_STEPS = 200
 class World:
     """Builds the model from a resolved scenario and runs it."""
 
-    def __init__(self, scenario: Scenario, seed: int, *, literal_tick: bool = False) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        seed: int,
+        *,
+        literal_tick: bool = False,
+        stop_on_fail: bool = False,
+    ) -> None:
         self.scenario = scenario
         self.seed = seed
         self.env = simpy.Environment()
-        self.recorder = Recorder(self.env)
+        # ``stop_on_fail``: end the run at the instant it fails one of its checks.
+        self.tripwire = (
+            Tripwire(self.env, scenario.checks, scenario.duration) if stop_on_fail else None
+        )
+        self.recorder = Recorder(self.env, self.tripwire)
         self.subnets: dict[str, SubnetState] = {}
         for vnet in scenario.network.vnets:
             for subnet in vnet.subnets:
@@ -51,6 +64,7 @@ class World:
                 self.subnets,
                 scenario.network.exhaustion,
                 literal_tick=literal_tick,
+                tripwire=self.tripwire,
             )
             runtime = ClusterRuntime(
                 ctx,
@@ -63,6 +77,17 @@ class World:
                 runtime.autoscaler = ClusterAutoscaler(runtime, cluster.autoscaler_profile)
             self.clusters[cluster.name] = runtime
         self.workload_cluster = {w.name: w.cluster for w in scenario.workloads}
+
+    @property
+    def stopped_at_s(self) -> float | None:
+        """When the run stopped because it failed its checks, or None (it ran to the end)."""
+        return self.tripwire.stopped_at_s if self.tripwire is not None else None
+
+    @property
+    def end_s(self) -> float:
+        """Where the run's records end: its duration, or the instant it was stopped."""
+        stopped = self.stopped_at_s
+        return self.scenario.duration if stopped is None else stopped
 
     def used_subnets(self) -> list[SubnetState]:
         """Subnets some node pool uses, in declaration order."""
@@ -90,7 +115,8 @@ class World:
         for workload in self.scenario.workloads:
             self.clusters[workload.cluster].add_workload(workload)
         self.env.process(self._timeline(self.scenario.timeline))
-        with collector_paused():
+        # A run stopped by its tripwire ends there; the tripwire holds when and why.
+        with collector_paused(), contextlib.suppress(RunStopped):
             self._advance(progress, check)
 
     def _advance(

@@ -23,7 +23,7 @@ _text = SubnetPool.text
 
 
 def _grid(world: World) -> np.ndarray:
-    end = world.scenario.duration
+    end = world.end_s
     step = world.scenario.sample_every
     # Multiples of the step strictly before the end (with float slack), then the end.
     count = math.ceil(end / step - 1e-9)
@@ -132,7 +132,7 @@ _POD_COLUMNS = [
 
 
 def pod_frame(world: World) -> pd.DataFrame:
-    end = world.scenario.duration
+    end = world.end_s
     pods = [p for c in world.clusters.values() for p in c.pods]
     # Addresses come back to many pods: format each distinct one once.
     addresses = np.fromiter(

@@ -38,9 +38,20 @@ class Result:
     events: pd.DataFrame
     holders: pd.DataFrame
 
-    def save(self, directory: str | os.PathLike[str], *, force: bool = False) -> Path:
-        """Write the results folder atomically; an existing one only with ``force``."""
-        return write_folder(directory, self.write_files, force=force)
+    def save(
+        self, directory: str | os.PathLike[str], *, force: bool = False, report: bool = False
+    ) -> Path:
+        """Write the results folder atomically; an existing one only with ``force``.
+        ``report``: also ``report.html``, the folder as one page."""
+
+        def fill(folder: Path) -> None:
+            self.write_files(folder)
+            if report:
+                from simulator.results.report import write_report
+
+                write_report(folder, folder / "report.html")
+
+        return write_folder(directory, fill, force=force)
 
     def write_files(self, folder: Path) -> None:
         """Write every output file into ``folder`` (which exists)."""

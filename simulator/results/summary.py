@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from simulator.results.verdict import verdict
+
 if TYPE_CHECKING:
     from simulator.model.world import World
 
@@ -52,10 +54,10 @@ def summarize(world: World, pods: pd.DataFrame, changes: dict[str, np.ndarray]) 
     nodes = [n for c in world.clusters.values() for n in c.nodes]
     states = pods["state"].value_counts()
     waits = pods["ip_wait_s"].dropna().tolist()
-    return {
+    summary = {
         "scenario": world.scenario.name,
         "seed": world.seed,
-        "duration_s": end,
+        "duration_s": world.scenario.duration,
         "subnets": subnets,
         "nodes": {
             "created": len(nodes),
@@ -78,6 +80,9 @@ def summarize(world: World, pods: pd.DataFrame, changes: dict[str, np.ndarray]) 
         },
         "upgrades": _upgrades(world, changes),
     }
+    judged = verdict(summary, pods, world.scenario.checks, world.stopped_at_s)
+    head = {key: summary.pop(key) for key in ("scenario", "seed", "duration_s")}
+    return {**head, **judged, **summary}
 
 
 def _time_mean(series: np.ndarray, column: int, end: float) -> float:
@@ -107,7 +112,7 @@ def _upgrades(world: World, changes: dict[str, np.ndarray]) -> list[dict[str, An
         for record in cluster.upgrades:
             pool = cluster.pools[str(record["node_pool"])]
             start = float(record["start_s"])  # type: ignore[arg-type]
-            end = record["end_s"] if record["end_s"] is not None else world.scenario.duration
+            end = record["end_s"] if record["end_s"] is not None else world.end_s
             names = [pool.node_subnet] + ([pool.pod_subnet] if pool.pod_subnet else [])
             peaks = {
                 name: _peak_between(changes[name], start, float(end))  # type: ignore[arg-type]
@@ -133,7 +138,7 @@ SWEEP_SUBNET_FIGURES = (
 def flatten(summary: dict[str, Any]) -> dict[str, Any]:
     """A run's summary as one flat row: ``<subnet>.<figure>``, ``nodes.<count>``,
     ``pods.<figure>`` and ``operations_refused`` (``sweep.csv``, ``replicas.csv``)."""
-    row: dict[str, Any] = {}
+    row: dict[str, Any] = {"verdict": summary.get("verdict")}
     for name, sub in summary["subnets"].items():
         for key in SWEEP_SUBNET_FIGURES:
             row[f"{name}.{key}"] = sub[key]

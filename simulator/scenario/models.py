@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import Field, PrivateAttr
 
 from simulator.core.modes import DEFAULT_MODE, MODES, simulated_modes
+from simulator.scenario.checks import Checks
 from simulator.scenario.types import (
     MAX_NODES_PER_POOL,
     MAX_REPLICAS,
@@ -32,6 +33,7 @@ __all__ = [
     "TIMELINE_ACTIONS",
     "Autoscaler",
     "AutoscalerProfile",
+    "Checks",
     "Cidr",
     "Cluster",
     "DailyPoint",
@@ -273,6 +275,7 @@ class Scenario(StrictModel):
     clusters: list[Cluster] = Field(min_length=1)
     workloads: list[Workload] = Field(default_factory=list)
     timeline: list[TimelineEvent] = Field(default_factory=list)
+    checks: Checks = Field(Checks(), description="what the run must do to pass its verdict")
 
     #: The folder files named in the scenario are relative to (set when it is resolved).
     _folder: str | None = PrivateAttr(default=None)
