@@ -1,117 +1,219 @@
-"""Charts drawn from a result's frames (matplotlib, no display needed)."""
+"""Charts of one run, from its frames: subnets over time with the harm beside them, one
+node's pool, who holds each subnet's addresses."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only; never needs a screen
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
-__all__ = ["plot_holders", "plot_nnc", "plot_utilization"]
+from simulator.charts.common import (
+    counts_axis,
+    finish,
+    legend_beside,
+    mark_times,
+    new_figure,
+    time_scale,
+)
+
+__all__ = ["ACTION_KINDS", "REFUSAL_KINDS", "plot_holders", "plot_nnc", "plot_utilization"]
+
+#: Events that are someone's action on the cluster (the timeline's, the autoscaler's).
+ACTION_KINDS = (
+    "node_pool_scaled",
+    "workload_scaled",
+    "rollout_started",
+    "upgrade_started",
+    "autoscaler_scale_up",
+    "autoscaler_scale_down",
+)
+#: Events where a request for addresses, or an operation, was refused.
+REFUSAL_KINDS = ("subnet_full", "node_failed", "preflight_refused", "upgrade_failed")
+
+# A subnet far bigger than its peak would flatten the lines: zoom in above this ratio.
+_ZOOM = 4
 
 
-def _finish(fig: plt.Figure, path: str | Path | None) -> plt.Figure:
-    """Write the chart to ``path``; without a path, return it open (for notebooks)."""
-    fig.tight_layout()
-    if path is not None:
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-    return fig
-
-
-def _time_scale(duration: float) -> tuple[float, str]:
-    return (3600.0, "h") if duration > 3 * 3600 else (60.0, "min")
-
-
-def _shade(ax: plt.Axes, t: pd.Series | np.ndarray, flag: np.ndarray, label: str) -> None:
+def _shade(ax: Axes, t: np.ndarray, flag: np.ndarray, label: str) -> None:
     """Shade the spans where ``flag`` holds (a step function sampled at ``t``)."""
-    t = np.asarray(t, dtype=float)
-    first = True
-    i = 0
-    while i < len(flag):
-        if flag[i]:
-            j = i
-            while j + 1 < len(flag) and flag[j + 1]:
-                j += 1
-            end = t[j + 1] if j + 1 < len(t) else t[j]
-            ax.axvspan(
-                t[i], end, color="tab:purple", alpha=0.12, lw=0, label=label if first else None
-            )
-            first = False
-            i = j + 1
-        else:
-            i += 1
+    flag = np.asarray(flag, dtype=bool)
+    if not flag.any():
+        return
+    edges = np.diff(np.concatenate([[0], flag.astype(np.int8), [0]]))
+    starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    for k, (i, j) in enumerate(zip(starts, stops, strict=True)):
+        end = t[j] if j < len(t) else t[-1]
+        ax.axvspan(t[i], end, color="tab:purple", alpha=0.12, lw=0, label=label if k == 0 else None)
+
+
+def _verdict_title(title: str, verdict: dict[str, Any] | None) -> str:
+    if not verdict or not verdict.get("verdict"):
+        return title
+    if verdict["verdict"] == "PASS":
+        return f"{title}: PASS"
+    reasons = verdict.get("reasons") or []
+    return f"{title}: FAIL\n" + "\n".join(f"• {r}" for r in reasons[:3])
+
+
+def _marks(ax: Axes, events: pd.DataFrame, subnet: str | None, scale: float) -> None:
+    """Actions (every panel) and refusals (the panel of their subnet) where they happen."""
+    if events is None or events.empty:
+        return
+    actions = events[events["kind"].isin(ACTION_KINDS)]
+    mark_times(
+        ax,
+        actions["time_s"] / scale,
+        colour="0.35",
+        marker="v",
+        label="action (scale, rollout, upgrade)",
+        line=len(actions) <= 60,
+    )
+    refused = events[events["kind"].isin(REFUSAL_KINDS)]
+    if subnet is not None:
+        refused = refused[refused["subnet"] == subnet]
+    mark_times(ax, refused["time_s"] / scale, colour="tab:red", marker="x", label="refused")
 
 
 def plot_utilization(
-    subnets: pd.DataFrame, events: pd.DataFrame, title: str, path: str | Path | None = None
-) -> plt.Figure:
-    """One panel per subnet: usable capacity, allocated and assigned addresses over time,
-    with the moments a request could not be filled marked."""
+    subnets: pd.DataFrame,
+    events: pd.DataFrame,
+    title: str,
+    path: str | Path | None = None,
+    *,
+    pods: pd.DataFrame | None = None,
+    verdict: dict[str, Any] | None = None,
+) -> Figure:
+    """One panel per subnet: allocated and assigned over time, the headroom up to the
+    usable capacity (or how far above the chart it is), actions and refusals marked;
+    with ``pods`` (from :func:`simulator.results.pod_series.pods_over_time`), a last
+    panel of pods waiting for an address and pending. ``verdict``: the summary's
+    verdict and reasons, for the title."""
     names = list(dict.fromkeys(subnets["subnet"]))
-    fig, axes = plt.subplots(
-        len(names), 1, figsize=(9, 2.8 * len(names) + 0.6), sharex=True, squeeze=False
-    )
+    rows = len(names) + (pods is not None)
+    fig = new_figure(path, 10.5, 2.7 * rows + 1.2)
+    axes = fig.subplots(rows, 1, sharex=True, squeeze=False)[:, 0]
     duration = float(subnets["time_s"].max()) if len(subnets) else 0.0
-    scale, unit = _time_scale(duration)
-    full_kinds = {"subnet_full", "node_failed"}
-    for ax, name in zip(axes[:, 0], names, strict=True):
-        frame = subnets[subnets["subnet"] == name]
-        t = frame["time_s"] / scale
-        capacity = int(frame["capacity"].iloc[0])
+    scale, unit = time_scale(duration)
+    for ax, name in zip(axes, names, strict=False):
+        _subnet_panel(ax, subnets[subnets["subnet"] == name], events, name, scale)
+    if pods is not None:
+        _pods_panel(axes[-1], pods, events, scale)
+    axes[-1].set_xlabel(f"simulated time ({unit})")
+    axes[-1].set_xlim(0, duration / scale if duration else 1)
+    fig.suptitle(_verdict_title(title, verdict), fontsize=11, ha="left", x=0.01)
+    return finish(fig, path)
+
+
+def _subnet_panel(ax: Axes, frame: pd.DataFrame, events, name: str, scale: float) -> None:
+    t = frame["time_s"].to_numpy(dtype=float) / scale
+    allocated = frame["allocated"].to_numpy()
+    assigned = frame["assigned"].to_numpy()
+    capacity = int(frame["capacity"].iloc[0])
+    peak = int(allocated.max()) if len(allocated) else 0
+    top = capacity if capacity <= _ZOOM * max(peak, 1) else max(peak, 1) * 1.5
+    ax.fill_between(
+        t, allocated, step="post", alpha=0.35, color="tab:blue", label="allocated (held by nodes)"
+    )
+    ax.step(t, allocated, where="post", color="tab:blue", lw=1.2)
+    if assigned.any():  # a node subnet under dynamic allocation has none: no zero line
+        ax.step(t, assigned, where="post", color="tab:orange", lw=1.6, label="assigned to pods")
+    if top >= capacity:
+        # Headroom: what is left free up to the usable capacity.
         ax.fill_between(
             t,
-            frame["allocated"],
+            allocated,
+            capacity,
             step="post",
-            alpha=0.35,
-            color="tab:blue",
-            label="allocated (held by nodes)",
+            color="tab:green",
+            alpha=0.08,
+            label="headroom (free)",
         )
-        ax.step(t, frame["allocated"], where="post", color="tab:blue", lw=1.2)
+        ax.axhline(capacity, color="black", ls="--", lw=1, label=f"usable capacity {capacity:,}")
+        ax.set_ylim(0, capacity * 1.1 + 1)
+    else:
+        ax.set_ylim(0, top * 1.08 + 1)
+        ax.text(
+            0.99,
+            0.96,
+            f"usable capacity {capacity:,}: {capacity - int(top * 1.08 + 1):,} above the top",
+            transform=ax.transAxes,
+            ha="right",
+            va="top",
+            fontsize=8,
+            bbox={"facecolor": "white", "edgecolor": "0.7", "alpha": 0.9},
+        )
+    if "exhausted" in frame and frame["exhausted"].any():
+        _shade(ax, t, frame["exhausted"].to_numpy(dtype=bool), "subnet marked exhausted")
+    _marks(ax, events, name, scale)
+    share = peak / capacity if capacity else 0.0
+    low = "; none assigned to pods" if not assigned.any() else ""
+    ax.set_title(
+        f"{name} {frame['cidr'].iloc[0]}: peak {peak:,} of {capacity:,} usable ({share:.0%}), "
+        f"headroom at the peak {capacity - peak:,}{low}",
+        loc="left",
+        fontsize=10,
+    )
+    ax.set_ylabel("addresses")
+    counts_axis(ax)
+    ax.grid(alpha=0.3)
+    legend_beside(ax)
+
+
+def _pods_panel(ax: Axes, pods: pd.DataFrame, events, scale: float) -> None:
+    t = pods["time_s"].to_numpy(dtype=float) / scale
+    most_waiting = int(pods.attrs.get("most_waiting", pods["waiting"].max()))
+    most_pending = int(pods.attrs.get("most_pending", pods["pending"].max()))
+    drawn = False
+    if pods["waiting"].any():
         ax.step(
             t,
-            frame["assigned"],
+            pods["waiting"],
             where="post",
-            color="tab:orange",
+            color="tab:red",
             lw=1.6,
-            label="assigned (used by pods)",
+            label="waiting for an address",
         )
-        capacity_line = ax.axhline(
-            capacity, color="black", ls="--", lw=1, label=f"usable capacity ({capacity:,})"
+        drawn = True
+    if pods["pending"].any():
+        ax.step(
+            t,
+            pods["pending"],
+            where="post",
+            color="0.4",
+            lw=1.4,
+            ls="--",
+            label="pending (no node with room)",
         )
-        if "exhausted" in frame and frame["exhausted"].any():
-            _shade(ax, t, frame["exhausted"].to_numpy(dtype=bool), "subnet marked exhausted")
-        full = events[(events["subnet"] == name) & events["kind"].isin(full_kinds)]
-        for i, when in enumerate(sorted(set(full["time_s"]))):
-            ax.axvline(
-                when / scale,
-                color="tab:red",
-                lw=0.8,
-                alpha=0.6,
-                label="request refused: subnet full" if i == 0 else None,
-            )
-        peak = int(frame["allocated"].max())
-        share = peak / capacity if capacity else 0.0
-        ax.set_title(
-            f"{name} {frame['cidr'].iloc[0]}: peak {peak:,} of {capacity:,} usable ({share:.0%})",
-            loc="left",
-            fontsize=10,
+        drawn = True
+    if not drawn:
+        ax.text(
+            0.5,
+            0.5,
+            "no pod waited for an address or stayed pending",
+            transform=ax.transAxes,
+            ha="center",
+            va="center",
+            fontsize=9,
+            color="0.3",
         )
-        ax.set_ylabel("addresses")
-        # A large subnet would flatten the lines: then zoom in and say so in the legend.
-        top = capacity if capacity <= 4 * max(peak, 1) else max(peak, 1) * 1.5
-        if top < capacity:
-            capacity_line.set_label(f"usable capacity {capacity:,} (above the chart)")
-        ax.set_ylim(0, top * 1.08 + 1)
-        ax.grid(alpha=0.3)
-        ax.legend(loc="best", fontsize=8, framealpha=0.85)
-    axes[-1, 0].set_xlabel(f"simulated time ({unit})")
-    fig.suptitle(title, fontsize=11)
-    return _finish(fig, path)
+        ax.set_ylim(0, 1)
+    else:
+        ax.set_ylim(0, max(most_waiting, most_pending, 1) * 1.12)
+    _marks(ax, events, None, scale)
+    ax.set_title(
+        f"pods waiting for an address (at most {most_waiting:,} at once) and pending "
+        f"(at most {most_pending:,})",
+        loc="left",
+        fontsize=10,
+    )
+    ax.set_ylabel("pods")
+    counts_axis(ax)
+    ax.grid(alpha=0.3)
+    legend_beside(ax)
 
 
 def plot_nnc(
@@ -121,11 +223,15 @@ def plot_nnc(
     path: str | Path | None = None,
     *,
     end: float | None = None,
-) -> plt.Figure:
+    thresholds: tuple[float, float] | None = None,
+) -> Figure:
     """One node's pool over time, like CNS's sample dashboard: requested by CNS, allocated
     to the node (secondary + primary) and assigned to pods, exhausted spans shaded.
-    ``end``: when the node went (default: the end of the run)."""
-    scale, unit = _time_scale(duration)
+
+    ``end``: when the node went (default: the end of the run). ``thresholds``: the
+    pool monitor's free counts (scale up below the first, release from the second on),
+    drawn as the assigned counts at which it acts: requested − each."""
+    scale, unit = time_scale(duration)
     # Each row holds until the next one; the last one until the node went or the run ended.
     stop = duration if end is None else max(end, float(rows["time_s"].iloc[-1]))
     t = np.append(rows["time_s"].to_numpy(dtype=float), stop) / scale
@@ -134,19 +240,56 @@ def plot_nnc(
         v = values.to_numpy()
         return np.append(v, v[-1])
 
-    fig, ax = plt.subplots(figsize=(9, 3.6))
-    total = rows["secondary_ips"] + rows["primary_ips"]
-    ax.step(t, series(rows["requested_ips"]), where="post", lw=1.4, label="requested by CNS")
-    ax.step(t, series(total), where="post", lw=1.4, label="allocated to node (total)")
-    ax.step(t, series(rows["assigned_ips"]), where="post", lw=1.6, label="assigned to pods")
-    ax.axhline(int(rows["max_ips"].iloc[0]), color="black", ls="--", lw=1, label="max IPs")
-    flag = series(rows["exhausted"].astype(bool))
-    if flag.any():
-        _shade(ax, t, flag, "subnet marked exhausted")
+    fig = new_figure(path, 10.5, 4.0)
+    ax = fig.subplots()
+    requested = series(rows["requested_ips"])
+    total = series(rows["secondary_ips"] + rows["primary_ips"])
+    assigned = series(rows["assigned_ips"])
+    ax.step(t, requested, where="post", lw=1.4, label="requested by CNS")
+    ax.step(t, total, where="post", lw=1.4, label="allocated to node (total)")
+    ax.step(t, assigned, where="post", lw=1.6, label="assigned to pods")
+    top = max(int(requested.max()), int(total.max()), int(assigned.max()), 1)
+    if thresholds is not None:
+        up, down = thresholds
+        ax.step(
+            t,
+            np.maximum(requested - up, 0),
+            where="post",
+            color="tab:green",
+            lw=1,
+            ls=":",
+            label=f"scale up when assigned is above (requested − {up:g})",
+        )
+        ax.step(
+            t,
+            np.maximum(requested - down, 0),
+            where="post",
+            color="tab:brown",
+            lw=1,
+            ls="-.",
+            label=f"release when assigned is at most (requested − {down:g})",
+        )
+    max_ips = int(rows["max_ips"].iloc[0])
+    if max_ips <= top * 1.5:
+        ax.axhline(max_ips, color="black", ls="--", lw=1, label=f"max IPs {max_ips:,}")
+        ax.set_ylim(0, max_ips * 1.08 + 1)
+    else:
+        ax.set_ylim(0, top * 1.15 + 1)
+        ax.text(
+            0.99,
+            0.96,
+            f"max IPs {max_ips:,}: above the chart",
+            transform=ax.transAxes,
+            ha="right",
+            va="top",
+            fontsize=8,
+            bbox={"facecolor": "white", "edgecolor": "0.7", "alpha": 0.9},
+        )
+    _shade(ax, t, series(rows["exhausted"].astype(bool)), "subnet marked exhausted")
     ax.set_xlim(0, duration / scale)
-    ax.set_ylim(0, None)
     ax.set_xlabel(f"simulated time ({unit})")
     ax.set_ylabel("IPs")
+    counts_axis(ax)
     ax.set_title(
         f"{node} ({rows['cluster'].iloc[0]}/{rows['node_pool'].iloc[0]}, "
         f"pod subnet {rows['subnet'].iloc[0]})",
@@ -154,19 +297,18 @@ def plot_nnc(
         fontsize=10,
     )
     ax.grid(alpha=0.3)
-    ax.legend(loc="best", fontsize=8, framealpha=0.85)
-    return _finish(fig, path)
+    legend_beside(ax)
+    return finish(fig, path)
 
 
-def plot_holders(holders: pd.DataFrame, title: str, path: str | Path | None = None) -> plt.Figure:
+def plot_holders(holders: pd.DataFrame, title: str, path: str | Path | None = None) -> Figure:
     """One panel per subnet: the addresses each cluster and node pool holds, stacked."""
     names = list(dict.fromkeys(holders["subnet"])) or ["(no subnet)"]
-    fig, axes = plt.subplots(
-        len(names), 1, figsize=(9, 2.6 * len(names) + 0.6), sharex=True, squeeze=False
-    )
+    fig = new_figure(path, 10.5, 2.6 * len(names) + 0.8)
+    axes = fig.subplots(len(names), 1, sharex=True, squeeze=False)[:, 0]
     duration = float(holders["time_s"].max()) if len(holders) else 0.0
-    scale, unit = _time_scale(duration)
-    for ax, name in zip(axes[:, 0], names, strict=True):
+    scale, unit = time_scale(duration)
+    for ax, name in zip(axes, names, strict=True):
         frame = holders[holders["subnet"] == name]
         if frame.empty:
             ax.set_title(f"{name}: no addresses held", loc="left", fontsize=10)
@@ -178,8 +320,9 @@ def plot_holders(holders: pd.DataFrame, title: str, path: str | Path | None = No
         ax.stackplot(t, wide.T.to_numpy(), labels=list(wide.columns), step="post", alpha=0.8)
         ax.set_title(f"{name}: addresses held by cluster/node pool", loc="left", fontsize=10)
         ax.set_ylabel("addresses")
+        counts_axis(ax)
         ax.grid(alpha=0.3)
-        ax.legend(loc="upper left", fontsize=8, framealpha=0.85)
-    axes[-1, 0].set_xlabel(f"simulated time ({unit})")
-    fig.suptitle(title, fontsize=11)
-    return _finish(fig, path)
+        legend_beside(ax)
+    axes[-1].set_xlabel(f"simulated time ({unit})")
+    fig.suptitle(title, fontsize=11, ha="left", x=0.01)
+    return finish(fig, path)

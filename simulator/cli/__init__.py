@@ -8,7 +8,7 @@ from __future__ import annotations
 import click
 
 from simulator.cli.common import IpsimGroup
-from simulator.cli.outputs import export_metrics, plot
+from simulator.cli.outputs import export_metrics, plot, report
 from simulator.cli.planning import calc, chart, compare, plan, sweep
 from simulator.cli.run import run, schema, validate
 
@@ -21,7 +21,19 @@ def cli() -> None:
     """Simulate Kubernetes pod IP allocation on Azure CNI (traditional and dynamic)."""
 
 
-for command in (run, validate, schema, export_metrics, plot, compare, calc, plan, sweep, chart):
+for command in (
+    run,
+    validate,
+    schema,
+    report,
+    export_metrics,
+    plot,
+    compare,
+    calc,
+    plan,
+    sweep,
+    chart,
+):
     cli.add_command(command)
 
 

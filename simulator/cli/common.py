@@ -4,6 +4,8 @@ options, progress bars and output-folder checks."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +14,15 @@ import click
 from simulator.errors import IpsimError
 from simulator.results.folders import check_target
 
-__all__ = ["IpsimGroup", "cnis_option", "executor_options", "output_folder", "with_progress"]
+__all__ = [
+    "IpsimGroup",
+    "cnis_option",
+    "executor",
+    "executor_options",
+    "output_folder",
+    "progress_bar",
+    "with_progress",
+]
 
 
 class IpsimGroup(click.Group):
@@ -43,17 +53,39 @@ def executor_options(func):
     return func
 
 
-def with_progress(total: int | None, desc: str, work):
+@contextmanager
+def executor(jobs: int | None, dask: str | None) -> Iterator[Any]:
+    """The executor of ``-j`` / ``--dask``; on Ctrl-C its running runs are ended."""
+    from simulator.experiments.executors import make_executor
+
+    runner = make_executor(jobs, dask)
+    try:
+        yield runner
+    except KeyboardInterrupt:
+        runner.abort()
+        raise
+    finally:
+        runner.close()
+
+
+@contextmanager
+def progress_bar(total: int | None, desc: str, unit: str = "run") -> Iterator[Any]:
+    """A tqdm bar on stderr, shown only when stderr is a terminal."""
     from tqdm import tqdm
 
     with tqdm(
         total=total,
         desc=desc,
-        unit="run",
+        unit=unit,
         disable=not sys.stderr.isatty(),
         leave=False,
         file=sys.stderr,
     ) as bar:
+        yield bar
+
+
+def with_progress(total: int | None, desc: str, work):
+    with progress_bar(total, desc) as bar:
         return work(bar.update)
 
 

@@ -1,4 +1,5 @@
-"""``ipsim export-metrics`` and ``ipsim plot``: what is made from a results folder."""
+"""``ipsim export-metrics``, ``ipsim plot`` and ``ipsim report``: what is made from a
+results folder."""
 
 from __future__ import annotations
 
@@ -6,10 +7,18 @@ from pathlib import Path
 
 import click
 
-__all__ = ["export_metrics", "plot"]
+__all__ = ["export_metrics", "plot", "report"]
+
+_EXPORT_EXAMPLES = """
+\b
+Examples:
+  ipsim export-metrics results/quickstart
+  ipsim export-metrics results/quickstart --format csv --step 60
+  promtool tsdb create-blocks-from openmetrics results/quickstart/metrics.om data/
+"""
 
 
-@click.command("export-metrics")
+@click.command("export-metrics", epilog=_EXPORT_EXAMPLES)
 @click.argument("results", type=click.Path(path_type=Path))
 @click.option(
     "--format",
@@ -41,13 +50,15 @@ def export_metrics(
     step: float | None,
     force: bool,
 ) -> None:
-    """Write CNS's metrics (cx_ipam_*) per node and sample time from a RESULTS folder."""
-    from simulator.results.metrics import parse_start, write_metrics
+    """Write CNS's cx_ipam_* metrics per node from a RESULTS folder."""
+    from simulator.results.metrics import no_series_reason, parse_start, write_metrics
 
     target = output or results / ("metrics.csv" if fmt == "csv" else "metrics.om")
     begin = parse_start(start) if start is not None else None
     path, samples = write_metrics(results, target, fmt=fmt, start=begin, step=step, force=force)
     click.echo(f"{samples:,} samples written to {path}")
+    if not samples:
+        click.echo(f"no series: {no_series_reason(results)}")
 
 
 @click.group()
@@ -55,7 +66,14 @@ def plot() -> None:
     """Draw charts from a results folder."""
 
 
-@plot.command("nnc")
+_NNC_EXAMPLES = """
+\b
+Example:
+  ipsim plot nnc results/quickstart --node aks-user-09019107-vmss000000
+"""
+
+
+@plot.command("nnc", epilog=_NNC_EXAMPLES)
 @click.argument("results", type=click.Path(path_type=Path))
 @click.option("--node", required=True, help="node name, as in nodes.csv")
 @click.option(
@@ -64,7 +82,34 @@ def plot() -> None:
 @click.option("--force", is_flag=True, help="replace an existing file")
 def plot_nnc_command(results: Path, node: str, output: Path | None, force: bool) -> None:
     """One node's requested, allocated and assigned IPs over time."""
+    from simulator.results.metrics import results_folder
     from simulator.results.node_chart import plot_node
+
+    results_folder(results)
 
     path = plot_node(results, node, output or results / f"nnc-{node}.png", force=force)
     click.echo(f"chart written to {path}")
+
+
+_REPORT_EXAMPLES = """
+\b
+Examples:
+  ipsim report results/quickstart            # writes results/quickstart/report.html
+  ipsim report results/quickstart-plan -o plan.html
+  ipsim run scenarios/quickstart.yaml --report
+"""
+
+
+@click.command(epilog=_REPORT_EXAMPLES)
+@click.argument("results", type=click.Path(path_type=Path))
+@click.option(
+    "-o", "--output", type=click.Path(path_type=Path), help="[default: RESULTS/report.html]"
+)
+@click.option("--force", is_flag=True, help="replace an existing file")
+def report(results: Path, output: Path | None, force: bool) -> None:
+    """Write RESULTS as one self-contained HTML page."""
+    from simulator.results.report import folder_kind, write_report
+
+    kind = folder_kind(results)
+    path = write_report(results, output or results / "report.html", force=force)
+    click.echo(f"{kind} report written to {path}")

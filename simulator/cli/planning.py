@@ -4,13 +4,23 @@ and ``sweep`` (many runs)."""
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import click
 
-from simulator.cli.common import cnis_option, executor_options, output_folder, with_progress
+from simulator.cli.common import (
+    cnis_option,
+    executor,
+    executor_options,
+    output_folder,
+    progress_bar,
+    with_progress,
+)
+from simulator.cli.run import checks_option, load_with_checks, parse_checks
 from simulator.core.modes import MODES, simulated_modes
 from simulator.errors import IpsimError
+from simulator.experiments.plan import DEFAULT_HEADROOM
 from simulator.results.folders import check_target
 from simulator.scenario.loader import load_scenario
 
@@ -72,6 +82,7 @@ def compare(scenario, cni, sets, replicas, seed, output, force, jobs, dask) -> N
         [
             "variant",
             "subnet",
+            "verdict",
             "peak_allocated",
             "mean_allocated",
             "peak_assigned",
@@ -117,16 +128,27 @@ def calc(mode, nodes, max_pods, surge, pods_per_node, as_json) -> None:
         click.echo(f"{need.subnet} subnet: {need.addresses:,} addresses -> {where}; {need.note}")
 
 
-@click.command()
+_PLAN_EXAMPLES = """
+\b
+Examples:
+  ipsim plan scenarios/exhaustion-rescue.yaml --subnet podsubnet
+  ipsim plan s.yaml --checks max_ip_wait=2m --headroom 50
+  ipsim plan s.yaml --replicas 8 -j 4           # every replica must pass
+"""
+
+
+@click.command(epilog=_PLAN_EXAMPLES)
 @click.argument("scenario", type=click.Path(path_type=Path))
 @click.option("--subnet", "subnets", multiple=True, help="subnet to size [default: every used one]")
 @click.option("--replicas", type=click.IntRange(1, 10_000), default=1, show_default=True)
+@checks_option
 @click.option(
-    "--max-ip-wait",
-    type=float,
-    default=0.0,
+    "--headroom",
+    type=click.FloatRange(0, 1000),
+    default=DEFAULT_HEADROOM,
     show_default=True,
-    help="seconds a pod may wait for an address beyond the normal round trip",
+    metavar="PERCENT",
+    help="the recommended size holds the peak plus this share",
 )
 @click.option("--seed", type=click.IntRange(0, 2**63 - 1), help="override the scenario's seed")
 @click.option(
@@ -134,36 +156,38 @@ def calc(mode, nodes, max_pods, surge, pods_per_node, as_json) -> None:
 )
 @click.option("--force", is_flag=True, help="replace an existing results folder")
 @executor_options
-def plan(scenario, subnets, replicas, max_ip_wait, seed, output, force, jobs, dask) -> None:
-    """Find the smallest prefix of each subnet under which SCENARIO still runs."""
-    from simulator.experiments.executors import make_executor
+def plan(scenario, subnets, replicas, checks, headroom, seed, output, force, jobs, dask) -> None:
+    """Find the smallest prefix of each subnet that passes SCENARIO's checks."""
     from simulator.experiments.plan import plan as run_plan
 
-    if max_ip_wait < 0:
-        raise IpsimError(f"--max-ip-wait: must not be negative (got {max_ip_wait:g})")
-    spec = load_scenario(scenario)
+    overrides = parse_checks(checks)
+    spec = load_with_checks(scenario, overrides)
     target = output_folder(output, spec.name, "plan", force)
-    executor = make_executor(jobs, dask)
-    try:
-        # The bisection decides how many runs it needs: the bar counts them, no total.
-        result = with_progress(
-            None,
-            "plan",
-            lambda tick: run_plan(
-                scenario,
-                subnets=list(subnets) or None,
-                replicas=replicas,
-                seed=seed,
-                max_ip_wait=max_ip_wait,
-                executor=executor,
-                progress=tick,
-            ),
+    with executor(jobs, dask) as runner, progress_bar(None, "plan") as bar:
+
+        def total(count: int) -> None:
+            bar.total = count
+            bar.refresh()
+
+        result = run_plan(
+            scenario,
+            subnets=list(subnets) or None,
+            replicas=replicas,
+            seed=seed,
+            checks=overrides,
+            headroom=headroom,
+            executor=runner,
+            progress=bar.update,
+            on_total=total,
         )
-    finally:
-        executor.close()
+        if result.interrupted:
+            runner.abort()
     saved = result.save(target, force=force)
     for answer in result.subnets:
         click.echo(answer.sentence())
+    if result.interrupted:
+        click.echo(f"interrupted: the answer so far; {result.runs} runs written to {saved}/")
+        sys.exit(130)
     click.echo(f"{result.runs} runs; results written to {saved}/")
 
 
@@ -186,6 +210,8 @@ def sweep(scenario, sets, cni, replicas, seed, output, force, jobs, dask) -> Non
         run_sweep, "sweep", scenario, cni, sets, replicas, seed, output, force, jobs, dask
     )
     failed = int(result.table["error"].notna().sum())
+    if failed < len(result.table):
+        click.echo(result.summary_table().to_string(index=False))
     click.echo(f"{len(result.table)} runs, {failed} failed; results written to {saved}/")
 
 

@@ -179,6 +179,8 @@ def verdict_text(summary: dict[str, Any]) -> str:
     lines = [f"verdict: {summary['verdict']}"]
     reasons = summary["reasons"] or passed_criteria(summary["checks"])
     lines += [f"  - {reason}" for reason in reasons]
+    if summary.get("stopped_at_s") is not None:
+        lines.append(f"  (stopped at {summary['stopped_at_s']:,.0f} s, when it first failed)")
     return "\n".join(lines)
 
 

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from simulator.errors import IpsimError
@@ -146,8 +145,21 @@ def compare(
         raise IpsimError(f"{path}: every run failed; first error: {failed['error'].iloc[0]}")
     good = runs[runs["error"].isna()]
     keys = ["variant", *[k for k in prepared[0][0]], "subnet"]
-    table = good.groupby(keys, sort=False, dropna=False)[METRICS].median().reset_index()
+    # The median as a value some replica had (counts stay whole).
+    grouped = good.groupby(keys, sort=False, dropna=False)[METRICS]
+    table = grouped.quantile(0.5, interpolation="lower").reset_index()
     table.insert(len(keys), "replicas", good.groupby(keys, sort=False).size().to_numpy())
+    fails = good.groupby(keys, sort=False, dropna=False)["verdict"].agg(
+        lambda v: int((v == "FAIL").sum())
+    )
+    table.insert(
+        len(keys) + 1,
+        "verdict",
+        [
+            f"FAIL ({n} of {r})" if n else "PASS"
+            for n, r in zip(fails, table["replicas"], strict=True)
+        ],
+    )
     for column in METRICS:  # medians of whole numbers stay whole when they are
         values = table[column]
         if values.notna().all() and (values % 1 == 0).all():
@@ -175,7 +187,9 @@ def replica_bands(runs: list[tuple[str, pd.DataFrame]]) -> pd.DataFrame:
         ignore_index=True,
     )
     grouped = frames.groupby(["variant", "subnet", "time_s"], sort=False)
-    out = grouped[["capacity", "allocated", "assigned"]].median().reset_index()
-    out["allocated_p5"] = grouped["allocated"].quantile(0.05).to_numpy()
-    out["allocated_p95"] = grouped["allocated"].quantile(0.95).to_numpy()
-    return out.astype({"allocated": np.float64})
+    # Values some run had, not interpolated ones: a band of whole addresses.
+    values = grouped[["capacity", "allocated", "assigned"]]
+    out = values.quantile(0.5, interpolation="lower").reset_index()
+    out["allocated_p5"] = grouped["allocated"].quantile(0.05, interpolation="lower").to_numpy()
+    out["allocated_p95"] = grouped["allocated"].quantile(0.95, interpolation="higher").to_numpy()
+    return out

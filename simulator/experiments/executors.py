@@ -5,15 +5,44 @@ share them. Outcomes come back in the order of the specs."""
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 
 from simulator.errors import IpsimError
 from simulator.experiments.runs import Outcome, RunSpec, run_spec
 
-__all__ = ["DaskExecutor", "Executor", "LocalExecutor", "Progress", "make_executor", "run_all"]
+__all__ = [
+    "DaskExecutor",
+    "Executor",
+    "LocalExecutor",
+    "Progress",
+    "RunsInterrupted",
+    "make_executor",
+    "run_all",
+]
 
 Progress = Callable[[int], None]
+
+
+class RunsInterrupted(KeyboardInterrupt):
+    """Ctrl-C while runs were going: ``done`` holds, in the order of the specs, the
+    outcome of every run that had finished (None for the others)."""
+
+    def __init__(self, done: list[Outcome | None]) -> None:
+        super().__init__()
+        self.done = done
+
+
+def _ignore_interrupts() -> None:
+    # Ctrl-C reaches the whole process group: the parent decides, workers go on.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _finished(future: Future[Outcome]) -> Outcome | None:
+    if future.done() and not future.cancelled() and future.exception() is None:
+        return future.result()
+    return None
 
 
 class Executor:
@@ -25,6 +54,10 @@ class Executor:
     def close(self) -> None:
         """Release workers."""
 
+    def abort(self) -> None:
+        """Stop at once (after Ctrl-C): drop queued runs and end the running ones."""
+        self.close()
+
 
 class LocalExecutor(Executor):
     """Local worker processes (``-j``); one job runs in this process."""
@@ -35,25 +68,39 @@ class LocalExecutor(Executor):
 
     def map(self, specs: Sequence[RunSpec], progress: Progress | None = None) -> list[Outcome]:
         if self.jobs == 1 or len(specs) <= 1:
-            out = []
-            for spec in specs:
-                out.append(run_spec(spec))
-                if progress:
-                    progress(1)
+            out: list[Outcome] = []
+            try:
+                for spec in specs:
+                    out.append(run_spec(spec))
+                    if progress:
+                        progress(1)
+            except KeyboardInterrupt:
+                raise RunsInterrupted(out + [None] * (len(specs) - len(out))) from None
             return out
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(max_workers=self.jobs)
+            self._pool = ProcessPoolExecutor(max_workers=self.jobs, initializer=_ignore_interrupts)
         futures = [self._pool.submit(run_spec, spec) for spec in specs]
         results: list[Outcome] = []
-        for future in futures:
-            results.append(future.result())
-            if progress:
-                progress(1)
+        try:
+            for future in futures:
+                results.append(future.result())
+                if progress:
+                    progress(1)
+        except KeyboardInterrupt:
+            raise RunsInterrupted([_finished(f) for f in futures]) from None
         return results
 
     def close(self) -> None:
         if self._pool is not None:
-            self._pool.shutdown()
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
+
+    def abort(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            # The pool has no public way to end a running call: end its processes.
+            for process in list((getattr(self._pool, "_processes", None) or {}).values()):
+                process.terminate()
             self._pool = None
 
 

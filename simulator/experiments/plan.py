@@ -1,17 +1,28 @@
-"""``ipsim plan``: the smallest prefix for each subnet under which a scenario still runs.
+"""``ipsim plan``: the smallest prefix for each subnet under which a scenario passes its
+checks, and a size with headroom beside it.
 
-A prefix passes when, in every replica, no node fails or waits for its first batch, no
-operation is refused by AKS's pre-flight check, no more pods wait for an address at the
-end than with the largest subnet, and no pod waits longer for its address than it does
-with the largest subnet plus ``max_ip_wait`` (the largest subnet's waits are the normal
-round trip). Bigger subnets never do worse, so the search bisects over prefix lengths,
-keeping the subnet's base address, and reuses every run it has made.
+A prefix passes when every replica's verdict is PASS: the scenario's ``checks:`` (or
+``--checks``), the one definition of :mod:`simulator.scenario.checks`. The search, per
+subnet, keeping its base address and the other subnets' sizes:
+
+1. **Room to spare.** A first run with the largest valid prefix (from /8, aligned,
+   inside the VNet, overlapping no other subnet) gives the peak the scenario needs.
+2. **A bracket.** The smallest prefix that still holds that peak, and the next smaller
+   one, run together: usually the first passes and the second fails, and that is the
+   answer.
+3. **Bisection** over the prefixes on the side where the bracket was wrong (a bigger
+   subnet never does worse), reusing every run made.
+
+Every candidate run stops the instant it fails a check, so a prefix that is too small
+costs its first failure, not the whole scenario. Ctrl-C keeps the runs that finished and
+the answer so far.
 """
 
 from __future__ import annotations
 
 import difflib
 import ipaddress
+import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,15 +31,19 @@ from typing import Any
 
 import pandas as pd
 
-from simulator.core.addressing import MAX_PREFIX, MIN_PREFIX, usable_addresses
+from simulator.core.addressing import MAX_PREFIX, MIN_PREFIX, smallest_prefix, usable_addresses
 from simulator.errors import IpsimError
-from simulator.experiments.executors import Executor, run_all
+from simulator.experiments.executors import Executor, RunsInterrupted, run_all
 from simulator.experiments.runs import Outcome, RunSpec, run_seeds
 from simulator.results.folders import write_folder
+from simulator.scenario.checks import with_checks
 from simulator.scenario.loader import load_scenario, read_document
 from simulator.scenario.variants import apply_settings
 
-__all__ = ["Plan", "SubnetPlan", "plan"]
+__all__ = ["DEFAULT_HEADROOM", "Plan", "SubnetPlan", "plan"]
+
+#: Free share of the recommended size at the peak with room to spare, in percent.
+DEFAULT_HEADROOM = 25.0
 
 
 @dataclass
@@ -39,21 +54,34 @@ class SubnetPlan:
     original: str
     best: str | None  # the smallest CIDR that passes
     usable: int | None
-    peak_allocated: int | None
+    peak_allocated: int | None  # at ``best``
     first_failing: str | None
-    failure: str  # what failed at the first failing prefix
+    failure: str  # why the first failing prefix fails (or why none works)
+    recommended: str | None = None  # a size with headroom, never smaller than ``best``
+    recommended_usable: int | None = None
+    peak_with_room: int | None = None  # the peak with the largest prefix
+    headroom_percent: float = DEFAULT_HEADROOM
     note: str = ""
 
     def sentence(self) -> str:
         if self.best is None:
-            return f"{self.subnet}: no prefix from {self.original}'s base works: {self.failure}"
+            return f"{self.subnet}: no prefix from {self.original}'s base passes: {self.failure}"
         share = f"{self.peak_allocated / self.usable:.0%}" if self.usable else "-"
         text = (
             f"{self.subnet}: smallest passing {self.best} ({self.usable:,} usable, peak "
             f"{self.peak_allocated:,} allocated = {share}; was {self.original})"
         )
+        if self.recommended and self.recommended_usable:
+            text += (
+                f"; recommended {self.recommended} ({self.recommended_usable:,} usable: "
+                f"{self.headroom_percent:g}% above the peak of {self.peak_with_room:,})"
+            )
         if self.first_failing:
             text += f"; {self.first_failing} fails: {self.failure}"
+        elif self.failure:
+            text += f"; {self.failure}"
+        if self.note:
+            text += f" ({self.note})"
         return text
 
 
@@ -65,17 +93,23 @@ class Plan:
     subnets: list[SubnetPlan]
     table: pd.DataFrame
     runs: int = 0
+    interrupted: bool = False
     notes: list[str] = field(default_factory=list)
 
     def save(self, directory: str | os.PathLike[str], *, force: bool = False) -> Path:
         from simulator.charts.planning import plot_plan
 
+        answer = pd.DataFrame([vars(s) for s in self.subnets])
+
         def fill(folder: Path) -> None:
             self.table.to_csv(folder / "plan.csv", index=False)
-            answer = pd.DataFrame([vars(s) for s in self.subnets])
             answer.to_csv(folder / "answer.csv", index=False)
-            (folder / "plan.txt").write_text("\n".join(s.sentence() for s in self.subnets) + "\n")
-            plot_plan(self.table, f"{self.name}: subnet headroom by prefix", folder / "plan.png")
+            lines = [s.sentence() for s in self.subnets]
+            if self.interrupted:
+                lines.append("interrupted: the answer so far, from the runs that finished")
+            (folder / "plan.txt").write_text("\n".join(lines) + "\n")
+            if len(self.table):
+                plot_plan(self.table, answer, f"{self.name}: plan", folder / "plan.png")
 
         return write_folder(directory, fill, force=force)
 
@@ -88,8 +122,8 @@ def _locate(document: dict[str, Any], name: str) -> str:
     raise IpsimError(f"no subnet named {name!r}")
 
 
-def _candidates(cidr: str) -> list[int]:
-    """Prefix lengths that keep the subnet's base address."""
+def _aligned(cidr: str) -> list[int]:
+    """Prefix lengths that keep the subnet's base address, largest subnet first."""
     base = ipaddress.IPv4Network(cidr).network_address
     out = []
     for prefix in range(MIN_PREFIX, MAX_PREFIX + 1):
@@ -101,31 +135,9 @@ def _candidates(cidr: str) -> list[int]:
     return out
 
 
-def _reasons(outcome: Outcome, normal: Outcome | None, max_ip_wait: float) -> list[str]:
-    if outcome.error is not None or outcome.summary is None:
-        return [f"invalid: {outcome.error}"]
-    s = outcome.summary
-    reasons = []
-    if s["nodes"]["failed"]:
-        reasons.append(f"{s['nodes']['failed']} node(s) failed (subnet full)")
-    if s["nodes"]["first_batch_refused"]:
-        reasons.append(f"{s['nodes']['first_batch_refused']} node(s) waited for a first batch")
-    if s.get("operations_refused"):
-        reasons.append(f"{s['operations_refused']} operation(s) refused by the pre-flight check")
-    if normal is not None and normal.summary is not None:
-        base_pods = normal.summary["pods"]
-        waiting = s["pods"]["waiting_for_ip_at_end"]
-        if waiting > base_pods["waiting_for_ip_at_end"]:
-            reasons.append(f"{waiting} pod(s) still waiting for an address at the end")
-        longest = s["pods"]["ip_wait_s"]["max"] or 0.0
-        normal_wait = base_pods["ip_wait_s"]["max"] or 0.0
-        if longest > normal_wait + max_ip_wait + 1e-9:
-            reasons.append(
-                f"a pod waited {longest:g} s for an address (normal {normal_wait:g} s"
-                + (f" + {max_ip_wait:g} s allowed" if max_ip_wait else "")
-                + ")"
-            )
-    return reasons
+def _bisection_runs(unknown: int) -> int:
+    """The most runs a bisection over ``unknown`` untried prefixes takes."""
+    return math.ceil(math.log2(unknown + 1)) if unknown > 0 else 0
 
 
 def plan(
@@ -134,14 +146,25 @@ def plan(
     subnets: list[str] | None = None,
     replicas: int = 1,
     seed: int | None = None,
-    max_ip_wait: float = 0.0,
+    checks: dict[str, Any] | None = None,
+    headroom: float = DEFAULT_HEADROOM,
     executor: Executor | None = None,
     progress: Callable[[int], None] | None = None,
+    on_total: Callable[[int], None] | None = None,
 ) -> Plan:
-    """Find the smallest passing prefix for each subnet (others keep their size)."""
+    """Find the smallest passing prefix of each subnet (the others keep their size).
+
+    ``checks``: the command line's ``--checks`` over the scenario's. ``progress`` is
+    called with 1 per finished run; ``on_total`` with the most runs the plan can still
+    take, whenever that number changes (it ends equal to the runs made)."""
     document = read_document(path)
+    if checks:
+        document = with_checks(document, checks)
     base = str(Path(path).resolve().parent)
-    scenario = load_scenario(path)
+    try:
+        scenario = load_scenario(document, base=base)
+    except IpsimError as exc:
+        raise IpsimError(f"{path}: {exc}") from None
     used: list[str] = []
     for cluster in scenario.clusters:
         for pool in cluster.node_pools:
@@ -155,122 +178,284 @@ def plan(
             hint = f"; did you mean {close[0]!r}?" if close else f"; used: {', '.join(used)}"
             raise IpsimError(f"--subnet: no subnet named {name!r} is used by {path}{hint}")
     seeds = run_seeds(document, seed, replicas)
-    rows: list[dict[str, Any]] = []
-    answers = []
-    runs = 0
+    searches = []
     for name in targets:
         original = next(s.cidr for v in scenario.network.vnets for s in v.subnets if s.name == name)
-        search = _Search(document, base, name, original, seeds, executor, max_ip_wait, progress)
-        answers.append(search.run(str(path)))
-        rows += search.rows()
-        runs += sum(map(len, search.cache.values()))
-    return Plan(str(document.get("name")), answers, pd.DataFrame(rows), runs=runs)
+        searches.append(_Search(document, base, name, original, seeds, executor, str(path)))
+    tally = _Tally(searches, len(seeds), progress, on_total)
+    answers: list[SubnetPlan] = []
+    interrupted = False
+    for search in searches:
+        try:
+            answers.append(search.run(headroom, tally))
+        except KeyboardInterrupt:
+            interrupted = True
+            partial = search.so_far(headroom)
+            if partial is not None:
+                answers.append(partial)
+            break
+    rows = [row for search in searches for row in search.rows()]
+    runs = sum(search.runs for search in searches)
+    tally.finish(runs)
+    return Plan(str(document.get("name")), answers, pd.DataFrame(rows), runs, interrupted)
+
+
+class _Tally:
+    """The plan's total: runs made plus the most each search can still take."""
+
+    def __init__(self, searches, replicas, progress, on_total) -> None:
+        self.searches, self.replicas = searches, replicas
+        self.progress, self.on_total = progress, on_total
+        self.last: int | None = None
+        self.update()
+
+    def update(self) -> None:
+        total = sum(s.runs + s.still_to_run() * self.replicas for s in self.searches)
+        if self.on_total is not None and total != self.last:
+            self.on_total(total)
+        self.last = total
+
+    def finish(self, runs: int) -> None:
+        if self.on_total is not None and runs != self.last:
+            self.on_total(runs)
 
 
 class _Search:
-    """The bisection for one subnet, with every run it made."""
+    """The search for one subnet, with every run it made."""
 
-    def __init__(
-        self,
-        document: dict[str, Any],
-        base: str,
-        name: str,
-        original: str,
-        seeds: list[int],
-        executor: Executor | None,
-        max_ip_wait: float,
-        progress: Callable[[int], None] | None,
-    ) -> None:
+    def __init__(self, document, base, name, original, seeds, executor, path) -> None:
         self.document, self.base, self.name, self.original = document, base, name, original
-        self.seeds, self.executor, self.max_ip_wait = seeds, executor, max_ip_wait
-        self.progress = progress
+        self.seeds, self.executor, self.path = seeds, executor, path
         self.key_path = _locate(document, name)
         self.network_base = ipaddress.IPv4Network(original).network_address
         self.cache: dict[int, list[Outcome]] = {}
-        self.normal: list[Outcome] = []
+        self.partial: dict[int, list[Outcome]] = {}  # prefixes whose runs were interrupted
+        self.candidates: list[int] = self._valid(_aligned(original))
+        # What is known: ``lo`` passes, ``hi`` fails (indices into candidates; hi may be
+        # one past the end). None until the first run and the bracket have told.
+        self.lo: int | None = None
+        self.hi: int | None = None
+        self.peak: int | None = None
+        self.stage = "first"
+
+    @property
+    def runs(self) -> int:
+        return sum(map(len, self.cache.values())) + sum(
+            sum(o is not None for o in outcomes) for outcomes in self.partial.values()
+        )
 
     def cidr(self, prefix: int) -> str:
         return f"{self.network_base}/{prefix}"
 
-    def evaluate(self, prefix: int) -> list[Outcome]:
-        if prefix not in self.cache:
-            doc = apply_settings(self.document, {self.key_path: self.cidr(prefix)})
-            specs = [
-                RunSpec(doc, s, self.base, {"subnet": self.name, "prefix": prefix}, replica=r)
-                for r, s in enumerate(self.seeds)
-            ]
-            self.cache[prefix] = run_all(specs, self.executor, self.progress)
-        return self.cache[prefix]
+    def _document(self, prefix: int) -> dict[str, Any]:
+        return apply_settings(self.document, {self.key_path: self.cidr(prefix)})
 
-    def passes(self, prefix: int) -> tuple[bool, list[str]]:
-        reasons: list[str] = []
-        for outcome, normal in zip(self.evaluate(prefix), self.normal, strict=True):
-            reasons += _reasons(outcome, normal, self.max_ip_wait)
-        return not reasons, sorted(set(reasons), key=reasons.index)
+    def _valid(self, prefixes: list[int]) -> list[int]:
+        """From the first prefix whose scenario validates on (a smaller subnet at the same
+        base stays inside the VNet and overlaps nothing the bigger one did not)."""
+        for i, prefix in enumerate(prefixes):
+            try:
+                load_scenario(self._document(prefix), base=self.base)
+            except IpsimError:
+                continue
+            return prefixes[i:]
+        raise IpsimError(f"{self.path}: subnet {self.name!r}: no prefix from its base is valid")
 
-    def run(self, path: str) -> SubnetPlan:
-        # The largest subnet that validates (inside the VNet, no overlap) is the normal.
-        candidates = _candidates(self.original)
-        while candidates:
-            outcomes = self.evaluate(candidates[0])
-            if all(o.error is None for o in outcomes):
-                self.normal = outcomes
-                break
-            candidates.pop(0)
-        if not self.normal:
-            raise IpsimError(f"{path}: subnet {self.name!r}: no prefix from its base is valid")
-        ok, why = self.passes(candidates[0])
-        if not ok:
-            return SubnetPlan(self.name, self.original, None, None, None, None, "; ".join(why))
-        # Candidates ascend (index 0 is the largest subnet); find the last that passes.
-        lo, hi = 0, len(candidates) - 1
-        while lo < hi:
-            mid = (lo + hi + 1) // 2
-            if self.passes(candidates[mid])[0]:
-                lo = mid
+    def still_to_run(self) -> int:
+        """The most candidates the search may still run (each × replicas)."""
+        n = len(self.candidates)
+        if self.stage == "first":
+            # The first run, the bracket, then a bisection on its wrong side.
+            return 1 + min(2, n - 1) + _bisection_runs(max(n - 3, 0))
+        if self.stage == "bracket":
+            return min(2, n - 1) + _bisection_runs(max(n - 3, 0))
+        if self.stage == "bisect":
+            assert self.lo is not None and self.hi is not None
+            return _bisection_runs(self.hi - self.lo - 1)
+        return 0
+
+    def evaluate(self, indices: list[int], tally: _Tally) -> None:
+        """Run the candidates at ``indices`` (every replica of each) in one batch."""
+        todo = [self.candidates[i] for i in indices if self.candidates[i] not in self.cache]
+        specs = [
+            RunSpec(
+                self._document(prefix),
+                s,
+                self.base,
+                {"subnet": self.name, "prefix": prefix},
+                replica=r,
+                stop_on_fail=True,
+            )
+            for prefix in todo
+            for r, s in enumerate(self.seeds)
+        ]
+        if not specs:
+            return
+
+        def tick(n: int) -> None:
+            if tally.progress is not None:
+                tally.progress(n)
+
+        try:
+            outcomes = run_all(specs, self.executor, tick)
+        except RunsInterrupted as exc:
+            size = len(self.seeds)
+            for k, prefix in enumerate(todo):
+                done = exc.done[k * size : (k + 1) * size]
+                if all(o is not None for o in done):
+                    self.cache[prefix] = done  # type: ignore[assignment]
+                elif any(o is not None for o in done):
+                    self.partial[prefix] = done  # type: ignore[assignment]
+            raise
+        size = len(self.seeds)
+        for k, prefix in enumerate(todo):
+            self.cache[prefix] = outcomes[k * size : (k + 1) * size]
+
+    def passes(self, index: int) -> bool:
+        return all(_passed(o) for o in self.cache[self.candidates[index]])
+
+    def reasons(self, index: int) -> list[str]:
+        out: list[str] = []
+        for outcome in self.cache[self.candidates[index]]:
+            out += _reasons(outcome)
+        return list(dict.fromkeys(out))
+
+    def run(self, headroom: float, tally: _Tally) -> SubnetPlan:
+        n = len(self.candidates)
+        self.evaluate([0], tally)
+        first = self.cache[self.candidates[0]]
+        errors = [o.error for o in first if o.error]
+        if errors:
+            raise IpsimError(f"{self.path}: subnet {self.name!r}: {errors[0]}")
+        self.peak = max(o.summary["subnets"][self.name]["peak_allocated"] for o in first)
+        if not self.passes(0):
+            self.stage = "done"
+            tally.update()
+            return SubnetPlan(
+                self.name, self.original, None, None, None, None, "; ".join(self.reasons(0))
+            )
+        # The bracket: the smallest prefix that holds the peak, and the next smaller one.
+        fits = smallest_prefix(self.peak) if self.peak > 0 else MAX_PREFIX
+        guess = max((i for i, p in enumerate(self.candidates) if p <= fits), default=0)
+        bracket = [i for i in (guess, guess + 1) if 0 < i < n]
+        self.stage = "bracket"
+        tally.update()
+        self.evaluate(bracket, tally)
+        self.lo, self.hi = 0, n  # 0 passes; n stands for "past /29"
+        if guess == 0 or self.passes(guess):
+            self.lo = guess
+            if guess + 1 in bracket:
+                if self.passes(guess + 1):
+                    self.lo = guess + 1
+                else:
+                    self.hi = guess + 1
+        else:
+            self.hi = guess  # the peak's own size fails: search the bigger ones
+        self.stage = "bisect"
+        tally.update()
+        while self.hi - self.lo > 1:
+            mid = (self.lo + self.hi) // 2
+            self.evaluate([mid], tally)
+            if self.passes(mid):
+                self.lo = mid
             else:
-                hi = mid - 1
-        best = candidates[lo]
+                self.hi = mid
+            tally.update()
+        self.stage = "done"
+        tally.update()
+        return self._answer(headroom)
+
+    def _answer(self, headroom: float, note: str = "") -> SubnetPlan:
+        assert self.lo is not None and self.peak is not None
+        best = self.candidates[self.lo]
         peak = max(
-            o.summary["subnets"][self.name]["peak_allocated"]
-            for o in self.evaluate(best)
-            if o.summary
+            o.summary["subnets"][self.name]["peak_allocated"] for o in self.cache[best] if o.summary
         )
-        failing = candidates[lo + 1] if lo + 1 < len(candidates) else None
-        why_text = "; ".join(self.passes(failing)[1]) if failing is not None else ""
+        failing = self.hi if self.hi is not None and self.hi < len(self.candidates) else None
+        if failing is not None and self.candidates[failing] in self.cache:
+            failure = "; ".join(self.reasons(failing))
+        elif failing is None:
+            failure = "/29 is the smallest Azure subnet"
+        else:
+            failure = ""
+        # The recommendation: the smallest candidate, no smaller than ``best``, whose
+        # usable addresses leave ``headroom`` % above the peak with room to spare.
+        want = self.peak * (1 + headroom / 100)
+        roomy = [i for i in range(self.lo + 1) if usable_addresses(self.candidates[i]) >= want]
+        pick = max(roomy) if roomy else 0
         return SubnetPlan(
             self.name,
             self.original,
             self.cidr(best),
             usable_addresses(best),
             peak,
-            self.cidr(failing) if failing is not None else None,
-            why_text or ("/29 is the smallest Azure subnet" if failing is None else ""),
+            self.cidr(self.candidates[failing]) if failing is not None else None,
+            failure,
+            recommended=self.cidr(self.candidates[pick]),
+            recommended_usable=usable_addresses(self.candidates[pick]),
+            peak_with_room=self.peak,
+            headroom_percent=headroom,
+            note=note,
         )
+
+    def so_far(self, headroom: float) -> SubnetPlan | None:
+        """The answer from the runs that finished (after Ctrl-C), or None if none did."""
+        if not self.cache or self.candidates[0] not in self.cache or not self.passes(0):
+            return None
+        if self.peak is None:
+            first = self.cache[self.candidates[0]]
+            self.peak = max(o.summary["subnets"][self.name]["peak_allocated"] for o in first)
+        known = [i for i in range(len(self.candidates)) if self.candidates[i] in self.cache]
+        passing = [i for i in known if self.passes(i)]
+        self.lo = max(passing)
+        self.hi = min((i for i in known if i > self.lo and not self.passes(i)), default=None)
+        if self.hi is None:
+            self.hi = len(self.candidates) + 1  # nothing known to fail
+        note = "interrupted: smaller prefixes were not all tried"
+        answer = self._answer(headroom, note)
+        if self.hi > len(self.candidates):
+            answer.first_failing, answer.failure = None, ""
+        return answer
 
     def rows(self) -> list[dict[str, Any]]:
         out = []
-        for prefix, outcomes in sorted(self.cache.items()):
-            ok, _ = self.passes(prefix) if self.normal else (False, [])
+        results = {**self.partial, **self.cache}
+        for prefix, outcomes in sorted(results.items()):
+            complete = prefix in self.cache
+            ok = complete and all(_passed(o) for o in outcomes)
             usable = usable_addresses(prefix)
             for o in outcomes:
+                if o is None:
+                    continue
                 s = o.summary
                 sub = s["subnets"].get(self.name) if s else None
-                normal = self.normal[o.replica] if self.normal else None
                 out.append(
                     {
                         "subnet": self.name,
                         "prefix": prefix,
                         "cidr": self.cidr(prefix),
                         "usable": usable,
+                        "original": self.cidr(prefix) == self.original,
                         "replica": o.replica,
                         "seed": o.seed,
                         "passed": ok,
+                        "verdict": s["verdict"] if s else "FAIL",
+                        "stopped_at_s": s["stopped_at_s"] if s else None,
                         "peak_allocated": sub["peak_allocated"] if sub else None,
                         "headroom": usable - sub["peak_allocated"] if sub else None,
                         "nodes_failed": s["nodes"]["failed"] if s else None,
                         "max_ip_wait_s": s["pods"]["ip_wait_s"]["max"] if s else None,
-                        "reasons": "; ".join(_reasons(o, normal, self.max_ip_wait)),
+                        "reasons": "; ".join(_reasons(o)),
                     }
                 )
         return out
+
+
+def _passed(outcome: Outcome) -> bool:
+    return outcome.summary is not None and outcome.summary["verdict"] == "PASS"
+
+
+def _reasons(outcome: Outcome) -> list[str]:
+    if outcome.error is not None or outcome.summary is None:
+        return [f"invalid: {outcome.error}"]
+    return list(outcome.summary["reasons"])

@@ -49,6 +49,7 @@ class RunSpec:
     replica: int = 0
     keep_frames: bool = False  # send the subnets and pods frames back too
     keep_result: bool = False  # send the whole Result back
+    stop_on_fail: bool = False  # end the run the instant it fails a check (plan)
 
 
 @dataclass
@@ -76,7 +77,7 @@ def run_spec(spec: RunSpec) -> Outcome:
         return outcome
     try:
         scenario = load_scenario(spec.document, base=spec.base)
-        result = run(scenario, spec.seed)
+        result = run(scenario, spec.seed, stop_on_fail=spec.stop_on_fail)
     except IpsimError as exc:
         outcome.error = str(exc)
         return outcome

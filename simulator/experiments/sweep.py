@@ -33,25 +33,44 @@ class Sweep:
     name: str
     table: pd.DataFrame
 
-    def chart_columns(self) -> tuple[str, str]:
-        """The first swept key and the first subnet's peak allocated."""
-        x = next((c for c in self.table.columns if c.startswith("set:")), "replica")
-        y = next((c for c in self.table.columns if c.endswith(".peak_allocated")), "pods.created")
-        return x, y
+    def varying(self) -> list[str]:
+        """The figure columns that take more than one value across the runs."""
+        from simulator.charts.planning import varying_figures
+
+        return varying_figures(self.table)
+
+    def summary_table(self) -> pd.DataFrame:
+        """One row per combination: its verdict and the median over replicas of every
+        figure that varies (a value some replica had: counts stay whole)."""
+        keys = [c for c in self.table.columns if c.startswith("set:")]
+        rows = []
+        for variant, runs in self.table.groupby("variant", sort=False):
+            good = runs[runs["error"].isna()]
+            row = {"variant": variant, **{k.removeprefix("set:"): runs[k].iloc[0] for k in keys}}
+            if good.empty:
+                row["verdict"] = "error"
+            else:
+                fails = int((good["verdict"] == "FAIL").sum())
+                row["verdict"] = f"FAIL ({fails} of {len(runs)})" if fails else "PASS"
+            if len(good) < len(runs):
+                row["verdict"] += f", {len(runs) - len(good)} failed to run"
+            for column in self.varying():
+                values = good[column].dropna()
+                row[column] = values.quantile(0.5, interpolation="lower") if len(values) else None
+            rows.append(row)
+        return pd.DataFrame(rows)
 
     def save(self, directory: str | os.PathLike[str], *, force: bool = False) -> Path:
         from simulator.charts.planning import plot_sweep
 
         def fill(folder: Path) -> None:
             self.table.to_csv(folder / "sweep.csv", index=False)
-            x, y = self.chart_columns()
             if self.table["error"].notna().all():
                 return
+            keys = [c.removeprefix("set:") for c in self.table.columns if c.startswith("set:")]
             plot_sweep(
                 self.table,
-                x,
-                y,
-                f"{self.name}: {y} by {x.removeprefix('set:')}",
+                f"{self.name}: what varies with {', '.join(keys) or 'the replica'}",
                 folder / "sweep.png",
             )
 

@@ -3,8 +3,8 @@
 Reference: reference/azure-cni.md §11 and CNS's metrics observer
 (``cns/ipampool/metrics/observer.go`` in ``Azure/azure-container-networking``). The
 series keep CNS's names and meanings, so a simulated run can be backfilled into
-Prometheus and drawn in the dashboards used for real clusters. Only nodes of dynamic
-clusters have a CNS pool monitor; traditional nodes are left out.
+Prometheus and drawn in the dashboards used for real clusters. Only nodes of clusters
+whose mode keeps a CNS pool (``cns_pool`` in the table of modes) have these metrics.
 """
 
 from __future__ import annotations
@@ -30,8 +30,10 @@ __all__ = [
     "METRICS",
     "MetricsError",
     "load_series",
+    "no_series_reason",
     "parse_start",
     "results_file",
+    "results_folder",
     "write_metrics",
 ]
 
@@ -90,14 +92,41 @@ def results_file(folder: Path, name: str) -> Path:
     return path
 
 
+def results_folder(folder: str | os.PathLike[str]) -> Path:
+    """``folder`` as a Path, or an error that names the problem: no such folder, or a
+    scenario file where a results folder belongs."""
+    path = Path(folder)
+    if path.is_file() and path.suffix in (".yaml", ".yml"):
+        raise MetricsError(
+            f"{path}: is a scenario file, not a results folder; run it first "
+            f"(ipsim run {path}) and give the folder it writes"
+        )
+    if not path.is_dir():
+        raise MetricsError(f"{path}: no such results folder")
+    return path
+
+
+def no_series_reason(folder: str | os.PathLike[str]) -> str:
+    """Why a results folder gives no CNS series, from its clusters' modes (the table of
+    modes says which keep a CNS pool)."""
+    scenario = yaml.safe_load(results_file(Path(folder), "scenario.resolved.yaml").read_text())
+    without = [c for c in scenario["clusters"] if not MODES[c["cni"]].cns_pool]
+    if len(without) == len(scenario["clusters"]):
+        modes = sorted({c["cni"] for c in without})
+        pooled = ", ".join(name for name, m in MODES.items() if m.cns_pool)
+        return (
+            f"no cluster keeps a CNS pool: {', '.join(modes)} has no NNC pool monitor and no "
+            f"cx_ipam_* metrics (modes with one: {pooled})"
+        )
+    return "no node of a cluster with a CNS pool got as far as its first NNC record"
+
+
 def load_series(folder: str | os.PathLike[str], step: float | None = None) -> pd.DataFrame:
     """One row per dynamic node and sample time, one column per CNS metric.
 
     A node is sampled from its first NNC record until it is deleted, on the scenario's
     ``sample_every`` grid (or ``step`` seconds); each sample holds the node's last state."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise MetricsError(f"{folder}: no such results folder")
+    folder = results_folder(folder)
     scenario = yaml.safe_load(results_file(folder, "scenario.resolved.yaml").read_text())
     summary = json.loads(results_file(folder, "summary.json").read_text())
     nnc = pd.read_csv(results_file(folder, "nnc.csv"))

@@ -6,14 +6,51 @@ import difflib
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
+import yaml
 
 from simulator.charts.run import plot_nnc
+from simulator.core.modes import MODES
+from simulator.core.pool_monitor import Scaler, ScalerV2
 from simulator.results.folders import check_file_target, write_file
 from simulator.results.metrics import MetricsError, results_file
 
-__all__ = ["plot_node"]
+__all__ = ["plot_node", "pool_thresholds"]
+
+#: How many node names an unknown ``--node`` lists.
+_LISTED = 12
+
+
+def pool_thresholds(cluster: dict[str, Any], max_ips: int) -> tuple[float, float] | None:
+    """The free counts at which a node's CNS pool monitor scales up and releases, from
+    a resolved cluster; None for a mode without a CNS pool."""
+    mode = MODES.get(str(cluster.get("cni")))
+    if mode is None or not mode.cns_pool:
+        return None
+    ipam = cluster.get("ipam") or {}
+    batch = int(ipam.get("batch_size", 16))
+    request = int(ipam.get("request_threshold_percent", 50))
+    if ipam.get("pool_monitor", "v1") == "v2":
+        # v2 targets B·ceil(buffer + demand/B): up past B·buffer free, down at B·(1+buffer).
+        scaler = ScalerV2(batch, request, max_ips).clamped()
+        return scaler.batch * scaler.buffer, scaler.batch * (1 + scaler.buffer)
+    scaler = Scaler(batch, request, int(ipam.get("release_threshold_percent", 150)), max_ips)
+    scaler = scaler.clamped()
+    return scaler.min_free, scaler.max_free
+
+
+def _unknown_node(folder: Path, node: str, names: list[str]) -> MetricsError:
+    close = difflib.get_close_matches(node, names, n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    shown = ", ".join(names[:_LISTED]) + (f" and {len(names) - _LISTED} more" if
+                                          len(names) > _LISTED else "")  # fmt: skip
+    if not names:
+        return MetricsError(f"{folder}: --node: no node named {node!r}; nnc.csv has no nodes")
+    return MetricsError(
+        f"{folder}: --node: no node named {node!r}; {hint}nodes in nnc.csv: {shown}"
+    )
 
 
 def plot_node(
@@ -29,16 +66,21 @@ def plot_node(
     nnc = pd.read_csv(results_file(folder, "nnc.csv"))
     rows = nnc[nnc["node"] == node]
     if rows.empty:
-        names = list(dict.fromkeys(nnc["node"]))
-        close = difflib.get_close_matches(node, names, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else f"; {len(names)} nodes in nnc.csv"
-        raise MetricsError(f"{folder}: --node: no node named {node!r}{hint}")
+        raise _unknown_node(folder, node, list(dict.fromkeys(nnc["node"])))
     duration = float(json.loads(results_file(folder, "summary.json").read_text())["duration_s"])
     end = duration
     if (folder / "nodes.csv").is_file():
         nodes = pd.read_csv(folder / "nodes.csv").set_index("node")
         if node in nodes.index and pd.notna(nodes.at[node, "deleted_s"]):
             end = float(nodes.at[node, "deleted_s"])  # the pool ends with the node
+    thresholds = None
+    resolved = folder / "scenario.resolved.yaml"
+    if resolved.is_file():
+        scenario = yaml.safe_load(resolved.read_text())
+        cluster = next(c for c in scenario["clusters"] if c["name"] == rows["cluster"].iloc[0])
+        thresholds = pool_thresholds(cluster, int(rows["max_ips"].iloc[0]))
     return write_file(
-        target, lambda staging: plot_nnc(rows, node, duration, staging, end=end), force=force
+        target,
+        lambda staging: plot_nnc(rows, node, duration, staging, end=end, thresholds=thresholds),
+        force=force,
     )

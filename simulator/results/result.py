@@ -15,6 +15,7 @@ from simulator.model.clock import collector_paused
 from simulator.results.folders import check_target, write_folder
 from simulator.results.frames import changes, holder_frame, node_frame, pod_frame, subnet_frame
 from simulator.results.nnc_frame import nnc_frame
+from simulator.results.pod_series import pods_over_time
 from simulator.results.summary import summarize
 from simulator.scenario.models import Scenario
 
@@ -53,6 +54,12 @@ class Result:
 
         return write_folder(directory, fill, force=force)
 
+    def pods_over_time(self) -> pd.DataFrame:
+        """Pods waiting for an address and pending, on the grid of ``subnets``."""
+        grid = self.subnets["time_s"].drop_duplicates().to_numpy()
+        end = self.summary["stopped_at_s"] or self.summary["duration_s"]
+        return pods_over_time(self.pods, grid, end)
+
     def write_files(self, folder: Path) -> None:
         """Write every output file into ``folder`` (which exists)."""
         from simulator.charts.run import plot_holders, plot_utilization
@@ -72,6 +79,8 @@ class Result:
             self.events,
             f"{self.scenario.name}: subnet addresses over time (seed {self.seed})",
             folder / "utilization.png",
+            pods=self.pods_over_time(),
+            verdict=self.summary,
         )
         plot_holders(
             self.holders,

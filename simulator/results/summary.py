@@ -163,6 +163,7 @@ def subnet_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
         rows.append(
             {
                 "subnet": name,
+                "verdict": summary.get("verdict"),
                 "capacity": sub["capacity"],
                 "peak_allocated": sub["peak_allocated"],
                 "mean_allocated": sub["mean_allocated"],
