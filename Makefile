@@ -5,7 +5,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: quickstart test install lint bench clean
+.PHONY: quickstart test install lint bench clean system-tools
+
+# The suite drives a real browser (the HTML report) and Prometheus's promtool (the
+# metrics backfill): both from Debian's packages, installed when missing (CI runs as root).
+SYSTEM_TOOLS := /usr/bin/chromium /usr/bin/promtool
+APT_GET := DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,7 +32,15 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 
-test: lint
+system-tools:
+	@missing=""; for tool in $(SYSTEM_TOOLS); do [ -x $$tool ] || missing="$$missing $$tool"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing chromium and prometheus (for$$missing)"; \
+		$(APT_GET) update -qq && $(APT_GET) install -y -qq --no-install-recommends \
+			chromium prometheus >/dev/null || exit 1; \
+	fi
+
+test: lint system-tools
 	$(BIN)/python -m pytest
 
 # Speed and memory figures (minutes; not part of the tests): see docs/performance.md.

@@ -206,18 +206,97 @@ def test_compare_refuses_dynamic_without_a_pod_subnet(tmp_path):
 def test_plan_finds_the_smallest_pod_subnet(tmp_path):
     # 3 nodes with 20 pods settle at 3 × 33 = 99 addresses: a /25 (123 usable) passes;
     # a /26 (59) holds the first batches (3 × 17 = 51) but not the second ones, so 4 pods
-    # on each node wait for an address until the end.
+    # on each node wait for an address: the run stops when the first has waited 60 s.
     doc = make_scenario(nodes=3, replicas=60, pod_cidr="10.241.0.0/22")
-    result = plan(_write(tmp_path, doc), subnets=["podsubnet"])
+    totals, ticks = [], []
+    result = plan(
+        _write(tmp_path, doc), subnets=["podsubnet"], progress=ticks.append, on_total=totals.append
+    )
     (answer,) = result.subnets
     assert answer.best == "10.241.0.0/25" and answer.usable == 123
     assert answer.peak_allocated == 99
     assert answer.first_failing == "10.241.0.0/26"
-    assert answer.failure.startswith("12 pod(s) still waiting for an address at the end")
-    # Bisection reuses runs: far fewer than one per prefix.
-    assert result.runs <= 8
+    assert answer.failure == "12 pods waited longer than 60 s for an address"
+    # With room to spare (a /16) the peak is 99; 25 % more needs 124: a /24.
+    assert (answer.peak_with_room, answer.recommended) == (99, "10.241.0.0/24")
+    # The room-to-spare run, then the bracket: /25 (holds the peak) and /26.
+    assert result.runs == 3 == sum(ticks)
+    assert totals[0] >= result.runs and totals[-1] == result.runs
+    table = result.table.set_index("prefix")
+    assert list(table.index) == [16, 25, 26]
+    assert table.at[26, "verdict"] == "FAIL" and table.at[26, "stopped_at_s"] < 600
+    assert pd.isna(table.at[25, "stopped_at_s"])
     out = result.save(tmp_path / "plan")
     assert (out / "plan.png").exists() and "smallest passing" in (out / "plan.txt").read_text()
+    assert "recommended 10.241.0.0/24" in (out / "plan.txt").read_text()
+
+
+def test_plan_uses_the_scenario_checks(tmp_path):
+    doc = make_scenario(nodes=3, replicas=60, pod_cidr="10.241.0.0/22")
+    # Waiting is allowed: the /26 passes, the /27 (27 usable) cannot give a second
+    # node its first batch (17 each).
+    doc["checks"] = {"max_ip_wait": None, "max_pods_left_waiting": None}
+    (answer,) = plan(_write(tmp_path, doc), subnets=["podsubnet"]).subnets
+    assert answer.best == "10.241.0.0/26" and answer.first_failing == "10.241.0.0/27"
+    assert answer.failure == (
+        "1 node failed to get addresses (1 node refused a first batch of pod addresses)"
+    )
+    # --checks over the scenario's: back to the default wait limit.
+    (answer,) = plan(
+        _write(tmp_path, doc), subnets=["podsubnet"], checks={"max_ip_wait": 60}
+    ).subnets
+    assert answer.best == "10.241.0.0/25"
+
+
+def test_plan_interrupted_keeps_finished_runs_and_the_answer_so_far(tmp_path, monkeypatch):
+    from simulator.experiments import plan as planning
+    from simulator.experiments.executors import RunsInterrupted
+
+    real = planning.run_all
+    calls = []
+
+    def run_all(specs, executor, progress=None):
+        calls.append(len(specs))
+        if len(calls) == 2:  # Ctrl-C during the bracket: one of its runs had finished
+            done = real(specs[:1], executor, progress)
+            raise RunsInterrupted(done + [None] * (len(specs) - 1))
+        return real(specs, executor, progress)
+
+    monkeypatch.setattr(planning, "run_all", run_all)
+    doc = make_scenario(nodes=3, replicas=60, pod_cidr="10.241.0.0/22")
+    result = plan(_write(tmp_path, doc), subnets=["podsubnet"])
+    assert result.interrupted and result.runs == 2
+    (answer,) = result.subnets
+    assert answer.best == "10.241.0.0/25"  # the largest known to pass
+    assert answer.first_failing is None and "interrupted" in answer.note
+    out = result.save(tmp_path / "p")
+    assert len(pd.read_csv(out / "plan.csv")) == 2
+    assert "interrupted: the answer so far" in (out / "plan.txt").read_text()
+
+
+def test_plan_cli_prints_the_answer_so_far_on_ctrl_c(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from simulator.cli import cli
+    from simulator.experiments import plan as planning
+
+    real = planning.run_all
+    calls = []
+
+    def run_all(specs, executor, progress=None):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(specs, executor, progress)
+
+    monkeypatch.setattr(planning, "run_all", run_all)
+    path = _write(tmp_path, make_scenario(nodes=3, replicas=60, pod_cidr="10.241.0.0/22"))
+    done = CliRunner().invoke(cli, ["plan", str(path), "--subnet", "podsubnet", "-j", "1",
+                                    "-o", str(tmp_path / "p")])  # fmt: skip
+    assert done.exit_code == 130, done.output
+    assert "podsubnet: smallest passing 10.241.0.0/16" in done.output
+    assert "interrupted: the answer so far; 1 runs written to" in done.output
+    assert (tmp_path / "p" / "plan.csv").exists()
 
 
 def test_plan_cli_unknown_subnet_is_one_line(tmp_path):
