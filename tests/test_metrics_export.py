@@ -1,6 +1,7 @@
 """CNS metrics export (reference §11) and the per-node chart, from a results folder."""
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -195,3 +196,59 @@ def test_export_is_deterministic(results, tmp_path):
     b, _ = write_metrics(results, tmp_path / "b.om")
     assert a.read_bytes() == b.read_bytes()
     assert json.loads((results / "summary.json").read_text())["duration_s"] == 600.0
+
+
+def test_prometheus_backfills_the_export(results, tmp_path):
+    """promtool (Debian's prometheus package; make test installs it) turns metrics.om into
+    TSDB blocks holding every CNS series of every node."""
+    import shutil
+
+    promtool = shutil.which("promtool")
+    assert promtool, "promtool is missing: make test installs it (apt-get install prometheus)"
+    path, samples = write_metrics(results, tmp_path / "m.om")
+    data = tmp_path / "tsdb"
+    done = subprocess.run(
+        [promtool, "tsdb", "create-blocks-from", "openmetrics", str(path), str(data)],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    (data / "wal").mkdir()  # dump opens the database as Prometheus would, WAL and all
+    listed = subprocess.run([promtool, "tsdb", "list", str(data)], capture_output=True, text=True)
+    assert listed.returncode == 0 and "BLOCK ULID" in listed.stdout
+    dump = subprocess.run(
+        [promtool, "tsdb", "dump", "--match", '{__name__=~"cx_ipam_.+"}', str(data)],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert dump.returncode == 0, dump.stderr
+    series = {}
+    for line in dump.stdout.splitlines():
+        labels, value, _stamp = line.rsplit(" ", 2)
+        series.setdefault(labels, []).append(float(value))
+    nodes = {re.search(r' node="([^"]+)"', key).group(1) for key in series}
+    names = {re.search(r'__name__="([^"]+)"', key).group(1) for key in series}
+    assert names == {m.name for m in METRICS} and len(nodes) == 4
+    assert sum(map(len, series.values())) == samples
+    key = next(k for k in series if '"cx_ipam_pod_allocated_ips"' in k and "vmss000000" in k)
+    assert series[key][-1] == 20
+
+
+def test_export_says_why_a_run_has_no_series_and_spots_a_scenario_file(tmp_path):
+    out = simulator.run(make_scenario(cni="traditional", nodes=1, replicas=5)).save(tmp_path / "r")
+    done = ipsim("export-metrics", out)
+    assert done.returncode == 0, done.stderr
+    assert "no series: no cluster keeps a CNS pool: traditional has no NNC pool monitor" in (
+        done.stdout
+    )
+    scenario = ROOT / "scenarios" / "quickstart.yaml"
+    for args in (("export-metrics", scenario), ("plot", "nnc", scenario, "--node", "x")):
+        done = ipsim(*args)
+        assert done.returncode == 2
+        assert "is a scenario file, not a results folder; run it first" in done.stderr
+
+
+def test_plot_nnc_unknown_node_lists_the_nodes(results):
+    done = ipsim("plot", "nnc", results, "--node", "nope")
+    assert done.returncode == 2
+    assert "nodes in nnc.csv: aks-user-09019107-vmss000000, aks-user-09019107-vmss000001" in (
+        done.stderr
+    )

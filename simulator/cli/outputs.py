@@ -50,7 +50,10 @@ def export_metrics(
     step: float | None,
     force: bool,
 ) -> None:
-    """Write CNS's cx_ipam_* metrics per node from a RESULTS folder."""
+    """Write CNS's cx_ipam_* metrics from a RESULTS folder.
+
+    One sample per node of a mode with a CNS pool and per sample time, from the node's
+    first NNC record until it was deleted."""
     from simulator.results.metrics import no_series_reason, parse_start, write_metrics
 
     target = output or results / ("metrics.csv" if fmt == "csv" else "metrics.om")

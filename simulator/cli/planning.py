@@ -60,7 +60,15 @@ def _run_variants(work, kind, scenario, cni, sets, replicas, seed, output, force
     return result, result.save(target, force=force)
 
 
-@click.command()
+_COMPARE_EXAMPLES = """
+\b
+Examples:
+  ipsim compare scenarios/autoscaler-batch-jobs.yaml --cni traditional,dynamic
+  ipsim compare s.yaml --set 'clusters[aks1].ipam.batch_size=8,16' --replicas 5
+"""
+
+
+@click.command(epilog=_COMPARE_EXAMPLES)
 @click.argument("scenario", type=click.Path(path_type=Path))
 @click.option("--cni", "cni", metavar="MODES", help=f"comma-separated: {_SIMULATED}")
 @click.option("--set", "sets", multiple=True, metavar="KEY=V1,V2", help="vary a scenario key")
@@ -72,7 +80,10 @@ def _run_variants(work, kind, scenario, cni, sets, replicas, seed, output, force
 @click.option("--force", is_flag=True, help="replace an existing results folder")
 @executor_options
 def compare(scenario, cni, sets, replicas, seed, output, force, jobs, dask) -> None:
-    """Run SCENARIO once per variant (same seeds) and compare address use."""
+    """Compare variants of SCENARIO (same seeds) by address use.
+
+    Every combination of --cni and --set values runs with the same seeds, so every
+    variant replays the very same pods."""
     from simulator.experiments.compare import compare as run_compare
 
     result, saved = _run_variants(
@@ -96,7 +107,15 @@ def compare(scenario, cni, sets, replicas, seed, output, force, jobs, dask) -> N
     click.echo(f"results written to {saved}/")
 
 
-@click.command()
+_CALC_EXAMPLES = """
+\b
+Examples:
+  ipsim calc --cni traditional --nodes 50 --max-pods 30 --surge 1
+  ipsim calc --cni dynamic --nodes 10 --max-pods 250 --pods-per-node 20 --json
+"""
+
+
+@click.command(epilog=_CALC_EXAMPLES)
 @click.option("--cni", "mode", type=click.Choice(list(MODES)), required=True)
 @click.option("--nodes", type=click.IntRange(1, 5000), required=True)
 @click.option("--max-pods", type=click.IntRange(10, 250), required=True)
@@ -157,7 +176,10 @@ Examples:
 @click.option("--force", is_flag=True, help="replace an existing results folder")
 @executor_options
 def plan(scenario, subnets, replicas, checks, headroom, seed, output, force, jobs, dask) -> None:
-    """Find the smallest prefix of each subnet that passes SCENARIO's checks."""
+    """Smallest prefix of each subnet that passes the checks.
+
+    For each subnet (the others keep their size), a run with room to spare, a bracket
+    around its peak, then bisection; each run stops at its first failed check."""
     from simulator.experiments.plan import plan as run_plan
 
     overrides = parse_checks(checks)
@@ -191,7 +213,14 @@ def plan(scenario, subnets, replicas, checks, headroom, seed, output, force, job
     click.echo(f"{result.runs} runs; results written to {saved}/")
 
 
-@click.command()
+_SWEEP_EXAMPLES = """
+\b
+Example:
+  ipsim sweep scenarios/quickstart.yaml --set 'clusters[aks1].node_pools[user].max_pods=30,60,110'
+"""
+
+
+@click.command(epilog=_SWEEP_EXAMPLES)
 @click.argument("scenario", type=click.Path(path_type=Path))
 @click.option("--set", "sets", multiple=True, required=True, metavar="KEY=V1,V2")
 @click.option("--cni", "cni", metavar="MODES", help=f"also vary the CNI: {_SIMULATED}")
@@ -203,7 +232,10 @@ def plan(scenario, subnets, replicas, checks, headroom, seed, output, force, job
 @click.option("--force", is_flag=True, help="replace an existing results folder")
 @executor_options
 def sweep(scenario, sets, cni, replicas, seed, output, force, jobs, dask) -> None:
-    """Run SCENARIO for every combination of --set values × replicas."""
+    """Run every combination of --set values × replicas.
+
+    One row per run in sweep.csv, a failed run included with its error; prints the
+    verdict and the figures that vary per combination."""
     from simulator.experiments.sweep import sweep as run_sweep
 
     result, saved = _run_variants(
@@ -220,7 +252,14 @@ def chart() -> None:
     """Charts computed from formulas."""
 
 
-@chart.command("capacity")
+_CAPACITY_EXAMPLES = """
+\b
+Example:
+  ipsim chart capacity --max-pods 30 --pods-per-node 20 --prefix-range 26-20
+"""
+
+
+@chart.command("capacity", epilog=_CAPACITY_EXAMPLES)
 @click.option("--max-pods", type=click.IntRange(10, 250), required=True)
 @click.option("--pods-per-node", type=click.IntRange(1, 250), required=True)
 @click.option("--prefix-range", default="28-16", show_default=True, metavar="LONG-SHORT")

@@ -102,7 +102,11 @@ def run(
     jobs: int | None,
     dask: str | None,
 ) -> None:
-    """Simulate each SCENARIO, write its results folder and print its verdict."""
+    """Simulate each SCENARIO; write results, print a verdict.
+
+    The verdict is PASS or FAIL against the scenario's checks: no pod waited too long
+    for an address, no node failed to get addresses, no pod left waiting or pending
+    for want of addresses, no operation refused (see --checks)."""
     overrides = parse_checks(checks)
     # Every scenario is read and every folder checked before the first run.
     specs = [load_with_checks(path, overrides) for path in scenarios]
@@ -239,7 +243,13 @@ def _summary_table(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-@click.command()
+@click.command(
+    epilog="""
+\b
+Example:
+  ipsim validate scenarios/*.yaml
+"""
+)
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 def validate(files: tuple[Path, ...]) -> None:
     """Check scenario FILES; print one line per file."""
@@ -256,7 +266,13 @@ def validate(files: tuple[Path, ...]) -> None:
         sys.exit(2)
 
 
-@click.command()
+@click.command(
+    epilog="""
+\b
+Example:
+  ipsim schema > ipsim-scenario.schema.json
+"""
+)
 def schema() -> None:
     """Print the JSON Schema of scenario files (for editors)."""
     document = Scenario.model_json_schema(mode="validation")

@@ -40,10 +40,12 @@ class Replicas:
             values = numeric[column].dropna().to_numpy(dtype=float)
             if not len(values):
                 continue
+            # Values some replica had (counts stay whole): the median and p5 from below,
+            # p95 from above, so the band holds at least 90 % of the replicas.
             out[column] = {
-                "median": round(float(np.median(values)), 3),
-                "p5": round(float(np.percentile(values, 5)), 3),
-                "p95": round(float(np.percentile(values, 95)), 3),
+                "median": round(float(np.percentile(values, 50, method="lower")), 3),
+                "p5": round(float(np.percentile(values, 5, method="lower")), 3),
+                "p95": round(float(np.percentile(values, 95, method="higher")), 3),
                 "min": round(float(values.min()), 3),
                 "max": round(float(values.max()), 3),
             }

@@ -81,7 +81,9 @@ def read_document(path: str | os.PathLike[str]) -> dict[str, Any]:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ScenarioError(f"invalid YAML: {where}{problem}", source=source) from None
+        raise ScenarioError(
+            f"invalid YAML: {where}{problem}{_hint(problem)}", source=source
+        ) from None
     except RecursionError:
         raise ScenarioError("invalid YAML: nested too deeply", source=source) from None
     except (ValueError, TypeError) as exc:  # a constructor's own check, e.g. a huge integer
@@ -98,6 +100,20 @@ def read_document(path: str | os.PathLike[str]) -> dict[str, Any]:
             f"must be a YAML mapping of keys, not a {type(document).__name__}", source=source
         )
     return document
+
+
+def _hint(problem: str) -> str:
+    """What a YAML parser's complaint usually means in a hand-written scenario."""
+    if "'\\t'" in problem or "\t" in problem:
+        return " (hint: YAML indents with spaces, not tabs)"
+    if "mapping values are not allowed" in problem or "expected <block end>" in problem:
+        return (
+            " (hint: check the indentation here and on the line above: keys of one mapping "
+            "start in the same column, list items under their key)"
+        )
+    if "could not find expected ':'" in problem:
+        return " (hint: a key needs a colon and a space after it, as in 'name: web')"
+    return ""
 
 
 def load_scenario(
