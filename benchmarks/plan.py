@@ -1,9 +1,15 @@
-"""Plan: ``ipsim plan`` on a 1,000-node scenario with 8 replicas, with -j 1 and -j 2.
+"""Plan: ``ipsim plan`` on two scenarios.
 
-The replicas of each step of the search run in parallel, so two workers should take a
-little over half the time of one (target: -j 2 at least 1.7x faster).
+1. The search (``--case search``, the default): a 1,000-node, 20,000-pod, 6 h scenario
+   sized by ``plan`` with two workers, against one run of the same scenario. A first
+   run with room to spare, a bracket around its peak and every candidate stopping at
+   its first failed check keep the plan near two runs' time (target: plan time / one
+   run's time at most 4).
+2. Parallel replicas (``--case replicas``): a 1,000-node scenario with 8 replicas, with
+   -j 1 and -j 2; two workers should take a little over half the time of one (target:
+   -j 2 at least 1.7x faster).
 
-    python benchmarks/plan.py [--nodes 1000] [--replicas 8]
+    python benchmarks/plan.py [--case search|replicas|both] [--nodes 1000] [--replicas 8]
 """
 
 from __future__ import annotations
@@ -15,16 +21,57 @@ from pathlib import Path
 import yaml
 from common import scale_scenario, timed
 
+import simulator
 from simulator.experiments.executors import LocalExecutor
 from simulator.experiments.plan import plan
 
 
+def search_scenario(nodes: int = 1000, pods: int = 20_000, hours: float = 6) -> dict:
+    """``pods`` web replicas spread over ``nodes`` dynamic nodes for ``hours``; half of
+    them leave after an hour and come back after three (the pod subnet's batches follow)."""
+    doc = scale_scenario("dynamic", nodes=nodes, lifecycles=1, concurrent=1, hours=hours)
+    doc["name"] = "plan-search"
+    doc["workloads"] = [{"name": "web", "cluster": "big", "replicas": pods}]
+    doc["timeline"] = [
+        {"at": "1h", "scale_workload": {"workload": "web", "replicas": pods // 2}},
+        {"at": "3h", "scale_workload": {"workload": "web", "replicas": pods}},
+    ]
+    return doc
+
+
+def search_case(folder: Path, nodes: int) -> None:
+    path = folder / "plan-search.yaml"
+    path.write_text(yaml.safe_dump(search_scenario(nodes)))
+    one, result = timed(lambda: simulator.run(path))
+    print(f"one run: {one:.1f} s ({result.summary['pods']['created']:,} pods, verdict "
+          f"{result.summary['verdict']})")  # fmt: skip
+    executor = LocalExecutor(2)
+    try:
+        wall, answer = timed(lambda: plan(path, subnets=["pods"], executor=executor))
+    finally:
+        executor.close()
+    print(f"plan -j 2: {wall:.1f} s, {answer.runs} runs; {answer.subnets[0].sentence()}")
+    stopped = answer.table[answer.table["stopped_at_s"].notna()]
+    for row in stopped.itertuples():
+        print(f"  /{row.prefix} stopped at {row.stopped_at_s:,.0f} s of {6 * 3600:,} s")
+    print(f"plan time / one run's time: {wall / one:.2f} (target <= 4)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--case", choices=["search", "replicas", "both"], default="search")
     parser.add_argument("--nodes", type=int, default=1000)
     parser.add_argument("--replicas", type=int, default=8)
     parser.add_argument("--lifecycles", type=float, default=5_000)
     args = parser.parse_args()
+    if args.case in ("search", "both"):
+        with tempfile.TemporaryDirectory() as folder:
+            search_case(Path(folder), args.nodes)
+    if args.case in ("replicas", "both"):
+        replicas_case(args)
+
+
+def replicas_case(args: argparse.Namespace) -> None:
     doc = scale_scenario(
         "dynamic", nodes=args.nodes, lifecycles=args.lifecycles, concurrent=4000, hours=1
     )
