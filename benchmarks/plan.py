@@ -39,9 +39,12 @@ def search_scenario(nodes: int = 1000, pods: int = 20_000, hours: float = 6) -> 
     return doc
 
 
-def search_case(folder: Path, nodes: int) -> None:
+def search_case(folder: Path, nodes: int, exhaustion: bool = True) -> None:
     path = folder / "plan-search.yaml"
-    path.write_text(yaml.safe_dump(search_scenario(nodes)))
+    doc = search_scenario(nodes)
+    if not exhaustion:  # the control plane never marks the subnet exhausted
+        doc["network"]["exhaustion"] = {"enabled": False}
+    path.write_text(yaml.safe_dump(doc))
     one, result = timed(lambda: simulator.run(path))
     print(f"one run: {one:.1f} s ({result.summary['pods']['created']:,} pods, verdict "
           f"{result.summary['verdict']})")  # fmt: skip
@@ -63,10 +66,15 @@ def main() -> None:
     parser.add_argument("--nodes", type=int, default=1000)
     parser.add_argument("--replicas", type=int, default=8)
     parser.add_argument("--lifecycles", type=float, default=5_000)
+    parser.add_argument(
+        "--no-exhaustion",
+        action="store_true",
+        help="search: without exhaustion mode (a subnet too small fails at once)",
+    )
     args = parser.parse_args()
     if args.case in ("search", "both"):
         with tempfile.TemporaryDirectory() as folder:
-            search_case(Path(folder), args.nodes)
+            search_case(Path(folder), args.nodes, exhaustion=not args.no_exhaustion)
     if args.case in ("replicas", "both"):
         replicas_case(args)
 

@@ -232,23 +232,31 @@ def test_prometheus_backfills_the_export(results, tmp_path):
     assert series[key][-1] == 20
 
 
+def _invoke(*args):
+    from click.testing import CliRunner
+
+    from simulator.cli import cli
+
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
 def test_export_says_why_a_run_has_no_series_and_spots_a_scenario_file(tmp_path):
     out = simulator.run(make_scenario(cni="traditional", nodes=1, replicas=5)).save(tmp_path / "r")
-    done = ipsim("export-metrics", out)
-    assert done.returncode == 0, done.stderr
+    done = _invoke("export-metrics", out)
+    assert done.exit_code == 0, done.output
     assert "no series: no cluster keeps a CNS pool: traditional has no NNC pool monitor" in (
-        done.stdout
+        done.output
     )
     scenario = ROOT / "scenarios" / "quickstart.yaml"
     for args in (("export-metrics", scenario), ("plot", "nnc", scenario, "--node", "x")):
-        done = ipsim(*args)
-        assert done.returncode == 2
-        assert "is a scenario file, not a results folder; run it first" in done.stderr
+        done = _invoke(*args)
+        assert done.exit_code == 2
+        assert "is a scenario file, not a results folder; run it first" in done.output
 
 
 def test_plot_nnc_unknown_node_lists_the_nodes(results):
-    done = ipsim("plot", "nnc", results, "--node", "nope")
-    assert done.returncode == 2
+    done = _invoke("plot", "nnc", results, "--node", "nope")
+    assert done.exit_code == 2
     assert "nodes in nnc.csv: aks-user-09019107-vmss000000, aks-user-09019107-vmss000001" in (
-        done.stderr
+        done.output
     )

@@ -34,8 +34,10 @@ ACTION_KINDS = (
 #: Events where a request for addresses, or an operation, was refused.
 REFUSAL_KINDS = ("subnet_full", "node_failed", "preflight_refused", "upgrade_failed")
 
-# A subnet far bigger than its peak would flatten the lines: zoom in above this ratio.
+# A subnet far bigger than its peak would flatten the lines: zoom in above this ratio,
+# unless the whole subnet is small enough to read at a glance.
 _ZOOM = 4
+_SMALL = 64
 
 
 def _shade(ax: Axes, t: np.ndarray, flag: np.ndarray, label: str) -> None:
@@ -114,7 +116,8 @@ def _subnet_panel(ax: Axes, frame: pd.DataFrame, events, name: str, scale: float
     assigned = frame["assigned"].to_numpy()
     capacity = int(frame["capacity"].iloc[0])
     peak = int(allocated.max()) if len(allocated) else 0
-    top = capacity if capacity <= _ZOOM * max(peak, 1) else max(peak, 1) * 1.5
+    whole = capacity <= max(_ZOOM * peak, _SMALL)
+    top = capacity if whole else max(peak, 1) * 1.5
     ax.fill_between(
         t, allocated, step="post", alpha=0.35, color="tab:blue", label="allocated (held by nodes)"
     )
