@@ -12,21 +12,36 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 import reprlib
+from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["IpsimError", "OutputExistsError", "ScenarioError", "format_path"]
+__all__ = [
+    "IpsimError",
+    "Name",
+    "OutputExistsError",
+    "ScenarioError",
+    "format_path",
+    "item_keys",
+]
 
 
 class IpsimError(Exception):
     """Base class of every error meant for the user rather than for a traceback."""
 
 
+class Name(str):
+    """A list item's name in a location: rendered ``[name]``, as ``--set`` accepts it."""
+
+
 def format_path(loc: tuple[Any, ...] | list[Any]) -> str:
-    """Render a location such as ``("clusters", 0, "max_pods")`` as ``clusters[0].max_pods``."""
+    """Render a location such as ``("clusters", Name("aks1"), "max_pods")`` as
+    ``clusters[aks1].max_pods``; an int is an index (``clusters[0]``)."""
     out = ""
     for part in loc:
-        if isinstance(part, int):
+        if isinstance(part, int | Name):
             out += f"[{part}]"
         else:
             out += ("." if out else "") + _printable(str(part))
@@ -37,6 +52,27 @@ def _printable(text: str) -> str:
     """``text`` as is, or quoted with escapes when it holds a line break or another
     control character: an error stays one line on a terminal."""
     return text if text.isprintable() else repr(text)
+
+
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_-]*[A-Za-z_][A-Za-z0-9_-]*")
+
+
+def _name_of(item: Any) -> Any:
+    return item.get("name") if isinstance(item, dict) else getattr(item, "name", None)
+
+
+def item_keys(items: Sequence[Any]) -> list[Name | int]:
+    """How a location names each of ``items`` (mappings or models): by its name where it
+    has one that no sibling shares and that ``--set KEY[name]`` can spell (letters,
+    digits, ``_`` and ``-``, not only digits); by its index otherwise."""
+    names = [_name_of(item) for item in items]
+    counts = Counter(name for name in names if isinstance(name, str))
+    return [
+        Name(name)
+        if isinstance(name, str) and counts[name] == 1 and _PLAIN_NAME.fullmatch(name)
+        else index
+        for index, name in enumerate(names)
+    ]
 
 
 class _Brief(reprlib.Repr):

@@ -17,7 +17,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from .errors import ScenarioError, format_path
+from .errors import ScenarioError, format_path, item_keys
 from .scenario import Scenario
 from .scenario_rules import resolve
 from .units import format_duration
@@ -128,7 +128,7 @@ def load_scenario(
         try:
             scenario = Scenario.model_validate(document)
         except ValidationError as exc:
-            raise _translate(exc) from None
+            raise _translate(exc, document) from None
         except RecursionError:
             raise ScenarioError("nested too deeply to be a scenario") from None
         return resolve(scenario, base)
@@ -204,14 +204,28 @@ def _bounds(field: Any) -> tuple[Any, Any]:
     return low, high
 
 
-def _translate(exc: ValidationError) -> ScenarioError:
+def _named(loc: tuple[Any, ...], document: Any) -> tuple[Any, ...]:
+    """``loc`` with list items named where they have a name (see :func:`item_keys`)."""
+    out: list[Any] = []
+    node = document
+    for part in loc:
+        if isinstance(part, int) and isinstance(node, list) and 0 <= part < len(node):
+            out.append(item_keys(node)[part])
+            node = node[part]
+        else:
+            out.append(part)
+            node = node.get(part) if isinstance(node, dict) else None
+    return tuple(out)
+
+
+def _translate(exc: ValidationError, document: Any = None) -> ScenarioError:
     errors = exc.errors(include_url=False)
     # A misspelt key shows up twice: unknown, and the real key missing. Say the first.
     error = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     loc, owner, field = _walk(tuple(error["loc"]))
     kind = error["type"]
     value = error.get("input")
-    path = format_path(loc)
+    path = format_path(_named(loc, document))
     if isinstance(value, float) and math.isfinite(value) and _is_duration(field):
         value = format_duration(value)  # as a file spells it: '0s', not the seconds 0.0
     if kind == "extra_forbidden":

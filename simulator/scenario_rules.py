@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import ScenarioError
+from .errors import Name, ScenarioError, item_keys
 from .scenario import TIMELINE_ACTIONS, Cluster, NodePool, Scenario, Workload
 from .units import format_duration
 from .vm_sizes import VM_SIZES, pool_allocatable
@@ -81,30 +81,35 @@ def _check_network(scenario: Scenario) -> None:
             path="network.exhaustion.lower_percent",
             value=exhaustion.lower_percent,
         )
-    _unique(
-        [(v.name, f"network.vnets[{i}].name") for i, v in enumerate(scenario.network.vnets)], "VNet"
-    )
+    vnets = scenario.network.vnets
+    keys = item_keys(vnets)
+    where = {
+        (i, j): f"network.vnets[{keys[i]}].subnets[{key}]"
+        for i, v in enumerate(vnets)
+        for j, key in enumerate(item_keys(v.subnets))
+    }
+    _unique([(v.name, f"network.vnets[{keys[i]}].name") for i, v in enumerate(vnets)], "VNet")
     _unique(
         [
-            (s.name, f"network.vnets[{i}].subnets[{j}].name")
-            for i, v in enumerate(scenario.network.vnets)
+            (s.name, f"{where[i, j]}.name")
+            for i, v in enumerate(vnets)
             for j, s in enumerate(v.subnets)
         ],
         "subnet",
     )
-    for i, vnet in enumerate(scenario.network.vnets):
+    for i, vnet in enumerate(vnets):
         spaces = [ipaddress.IPv4Network(c) for c in vnet.address_space]
         for a, space in enumerate(spaces):
             for b in range(a):
                 if space.overlaps(spaces[b]):
                     raise ScenarioError(
                         f"overlaps address space {spaces[b]} of the same VNet",
-                        path=f"network.vnets[{i}].address_space[{a}]",
+                        path=f"network.vnets[{keys[i]}].address_space[{a}]",
                         value=str(space),
                     )
         nets: list[ipaddress.IPv4Network] = []
         for j, subnet in enumerate(vnet.subnets):
-            path = f"network.vnets[{i}].subnets[{j}].cidr"
+            path = f"{where[i, j]}.cidr"
             net = ipaddress.IPv4Network(subnet.cidr)
             if not MIN_PREFIX <= net.prefixlen <= MAX_PREFIX:
                 raise ScenarioError(
@@ -130,7 +135,7 @@ def _check_network(scenario: Scenario) -> None:
 
 
 def _resolve_pool(
-    cluster: Cluster, c: int, pool: NodePool, p: int, subnets: dict[str, SubnetRef]
+    cluster: Cluster, c: Name | int, pool: NodePool, p: Name | int, subnets: dict[str, SubnetRef]
 ) -> NodePool:
     path = f"clusters[{c}].node_pools[{p}]"
     if pool.node_subnet not in subnets:
@@ -213,7 +218,7 @@ def _resolve_pool(
     return pool.model_copy(update=update)
 
 
-def _resolve_cluster(cluster: Cluster, c: int, subnets: dict[str, SubnetRef]) -> Cluster:
+def _resolve_cluster(cluster: Cluster, c: Name | int, subnets: dict[str, SubnetRef]) -> Cluster:
     if cluster.cni == "traditional" and cluster.pod_subnet is not None:
         raise ScenarioError(
             "a pod subnet needs cni: dynamic; traditional Azure CNI takes pod IPs from the "
@@ -221,12 +226,17 @@ def _resolve_cluster(cluster: Cluster, c: int, subnets: dict[str, SubnetRef]) ->
             path=f"clusters[{c}].pod_subnet",
             value=cluster.pod_subnet,
         )
+    keys = item_keys(cluster.node_pools)
     _unique(
-        [(p.name, f"clusters[{c}].node_pools[{i}].name") for i, p in enumerate(cluster.node_pools)],
+        [
+            (p.name, f"clusters[{c}].node_pools[{keys[i]}].name")
+            for i, p in enumerate(cluster.node_pools)
+        ],
         "node pool",
     )
     pools = [
-        _resolve_pool(cluster, c, pool, p, subnets) for p, pool in enumerate(cluster.node_pools)
+        _resolve_pool(cluster, c, pool, keys[p], subnets)
+        for p, pool in enumerate(cluster.node_pools)
     ]
     vnets = {subnets[p.node_subnet].vnet for p in pools}
     if len(vnets) > 1:
@@ -236,7 +246,7 @@ def _resolve_cluster(cluster: Cluster, c: int, subnets: dict[str, SubnetRef]) ->
                 raise ScenarioError(
                     f"node subnet is in VNet {subnets[pool.node_subnet].vnet!r} but the "
                     f"cluster's first node pool is in VNet {first!r}; a cluster lives in one VNet",
-                    path=f"clusters[{c}].node_pools[{p}].node_subnet",
+                    path=f"clusters[{c}].node_pools[{keys[p]}].node_subnet",
                     value=pool.node_subnet,
                 )
     nodes = sum(p.count for p in pools)
@@ -257,7 +267,9 @@ _KIND_ONLY = {"replicas", "ramp", "daily", "rate", "lifetime", "start", "stop", 
               "node_pools"}  # fmt: skip
 
 
-def _resolve_workload(w: Workload, i: int, clusters: dict[str, Cluster], base: Path) -> Workload:
+def _resolve_workload(
+    w: Workload, i: Name | int, clusters: dict[str, Cluster], base: Path
+) -> Workload:
     path = f"workloads[{i}]"
     if w.cluster not in clusters:
         raise _unknown("cluster", w.cluster, list(clusters), f"{path}.cluster")
@@ -402,10 +414,14 @@ def read_lifetimes(file: Path, column: str, path: str = "lifetime") -> list[floa
 
 def _check_workloads_and_timeline(scenario: Scenario, base: Path) -> Scenario:
     clusters = {c.name: c for c in scenario.clusters}
+    keys = item_keys(scenario.workloads)
     _unique(
-        [(w.name, f"workloads[{i}].name") for i, w in enumerate(scenario.workloads)], "workload"
+        [(w.name, f"workloads[{keys[i]}].name") for i, w in enumerate(scenario.workloads)],
+        "workload",
     )
-    resolved = [_resolve_workload(w, i, clusters, base) for i, w in enumerate(scenario.workloads)]
+    resolved = [
+        _resolve_workload(w, keys[i], clusters, base) for i, w in enumerate(scenario.workloads)
+    ]
     kinds = {w.name: w.kind for w in resolved}
     workloads = list(kinds)
     for i, event in enumerate(scenario.timeline):
@@ -499,9 +515,13 @@ def resolve(scenario: Scenario, base: Path | None = None) -> Scenario:
             value=format_duration(scenario.sample_every),
         )
     _check_network(scenario)
-    _unique([(c.name, f"clusters[{i}].name") for i, c in enumerate(scenario.clusters)], "cluster")
+    keys = item_keys(scenario.clusters)
+    _unique(
+        [(c.name, f"clusters[{keys[i]}].name") for i, c in enumerate(scenario.clusters)],
+        "cluster",
+    )
     subnets = subnet_index(scenario)
-    clusters = [_resolve_cluster(c, i, subnets) for i, c in enumerate(scenario.clusters)]
+    clusters = [_resolve_cluster(c, keys[i], subnets) for i, c in enumerate(scenario.clusters)]
     resolved = scenario.model_copy(update={"clusters": clusters})
     resolved = _check_workloads_and_timeline(resolved, base)
     _check_node_limit_over_time(resolved)

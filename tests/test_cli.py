@@ -58,7 +58,7 @@ def test_bad_scenario_gives_one_line_and_exit_2(tmp_path):
         assert done.returncode == 2
         assert "Traceback" not in done.stderr
         assert done.stderr.strip().splitlines() == [
-            f"error: {scenario}: clusters[0].node_pools[0].max_pods: "
+            f"error: {scenario}: clusters[aks1].node_pools[user].max_pods: "
             "must be between 10 and 250 (got 300)"
         ]
 

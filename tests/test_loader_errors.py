@@ -18,7 +18,7 @@ from simulator import ScenarioError, load_scenario
 from conftest import make_scenario
 
 SCENARIOS = sorted((Path(__file__).resolve().parents[1] / "scenarios").glob("*.yaml"))
-POOL = "clusters[0].node_pools[0]"
+POOL = "clusters[aks1].node_pools[user]"
 
 
 def _ipsim(*args: str) -> subprocess.CompletedProcess[str]:
@@ -152,7 +152,7 @@ CASES = [
         "replicas-text",
         _doc(_in_workload("replicas", "many")),
         ("valid integer", "(got 'many')"),
-        "workloads[0].replicas",
+        "workloads[web].replicas",
     ),
     Case(
         "count-negative",
@@ -164,7 +164,7 @@ CASES = [
         "cni-overlay",
         _doc(_in_cluster("cni", "overlay")),
         ("'dynamic'", "'traditional'", "(got 'overlay')"),
-        "clusters[0].cni",
+        "clusters[aks1].cni",
     ),
     Case(
         "duration-negative",
@@ -284,7 +284,7 @@ def test_misspelt_required_key_is_reported_as_unknown(tmp_path):
 @pytest.mark.parametrize(
     ("mutate", "path"),
     [
-        (_in_workload("replicas", True), "workloads[0].replicas"),
+        (_in_workload("replicas", True), "workloads[web].replicas"),
         (_in_pool("count", True), f"{POOL}.count"),
         (_top("seed", False), "seed"),
     ],

@@ -273,11 +273,11 @@ def _doc(**changes: Any) -> dict[str, Any]:
 ABSURD = {
     "ten-million-nodes": (
         _doc(clusters__0__node_pools__0__count=10_000_000),
-        "clusters[0].node_pools[0].count: must be between 0 and 1000 (got 10000000)",
+        "clusters[aks1].node_pools[user].count: must be between 0 and 1000 (got 10000000)",
     ),
     "replicas-10e12": (
         _doc(workloads__0__replicas=10**12),
-        "workloads[0].replicas: must be between 0 and 200000 (got 1000000000000)",
+        "workloads[web].replicas: must be between 0 and 200000 (got 1000000000000)",
     ),
     "a-billion-days-every-second": (
         _doc(duration="1000000000d", sample_every="1s"),
@@ -289,7 +289,7 @@ ABSURD = {
     ),
     "ramp-to-10e12": (
         _doc(workloads__0__ramp={"from": 0, "to": 10**12, "over": "1m"}),
-        "workloads[0].ramp.to: must be between 0 and 200000",
+        "workloads[web].ramp.to: must be between 0 and 200000",
     ),
     "six-thousand-nodes": (
         _doc(
@@ -298,7 +298,7 @@ ABSURD = {
             ],
             clusters__0__pod_subnet="podsubnet",
         ),
-        "clusters[0].node_pools: 6000 nodes at start; an AKS cluster holds at most 5000",
+        "clusters[aks1].node_pools: 6000 nodes at start; an AKS cluster holds at most 5000",
     ),
     "integer-of-5000-digits": (
         _doc(seed=10**5000),

@@ -306,7 +306,7 @@ def test_an_empirical_file_must_exist_inside_the_scenario_folder(tmp_path, file,
     scenario = _empirical(folder, file)
     with pytest.raises(ScenarioError) as info:
         load_scenario(scenario)
-    assert str(info.value).startswith(f"{scenario}: workloads[1].lifetime.file: ")
+    assert str(info.value).startswith(f"{scenario}: workloads[replay].lifetime.file: ")
     assert message in str(info.value)
     done = ipsim("validate", scenario)
     assert done.returncode == 2
