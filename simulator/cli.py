@@ -6,6 +6,7 @@ Every user-facing error becomes one line on stderr and exit status 2, never a tr
 from __future__ import annotations
 
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -402,6 +403,8 @@ def plan(scenario, subnets, replicas, max_ip_wait, seed, output, force, jobs, da
     from .batch import make_executor
     from .plan import plan as run_plan
 
+    if not math.isfinite(max_ip_wait):
+        raise IpsimError(f"--max-ip-wait: must be finite (got {max_ip_wait:g})")
     if max_ip_wait < 0:
         raise IpsimError(f"--max-ip-wait: must not be negative (got {max_ip_wait:g})")
     spec = load_scenario(scenario)

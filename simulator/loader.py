@@ -9,10 +9,11 @@ from __future__ import annotations
 import difflib
 import math
 import os
+import re
 import types
 import typing
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -22,15 +23,22 @@ from .scenario import Scenario
 from .scenario_rules import resolve
 from .units import format_duration
 
-__all__ = ["load_scenario", "read_document"]
+__all__ = ["load_scenario", "read_document", "read_value", "yaml11_hint"]
 
 #: Scenario files larger than this are refused before parsing.
 MAX_FILE_BYTES = 5_000_000
 
 
+_TAG = "tag:yaml.org,2002:"
+
+
 class _StrictLoader(yaml.SafeLoader):
     """PyYAML's safe loader, refusing a key given twice in one mapping (YAML says keys
-    are unique; PyYAML would silently keep the last one)."""
+    are unique; PyYAML would silently keep the last one), and reading plain scalars as
+    YAML 1.2's core schema does (see :data:`_SCALARS`)."""
+
+    # Filled from _SCALARS below, instead of SafeLoader's YAML 1.1 resolvers.
+    yaml_implicit_resolvers: ClassVar[dict[Any, list[tuple[str, re.Pattern[str]]]]] = {}
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
@@ -44,6 +52,81 @@ class _StrictLoader(yaml.SafeLoader):
                 )
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
+
+
+_DIGITS = r"[0-9](?:_?[0-9])*"
+#: Plain scalars that are not text, as in YAML 1.2's core schema plus Python's digit
+#: grouping (``1_000``). YAML 1.1, which PyYAML follows, also reads ``1:30`` as 90 (base
+#: 60), ``010`` as 8 (octal), ``yes``/``no``/``on``/``off`` as booleans and ``2025-01-01`` as
+#: a date: here they stay text, a text field takes them as written and any other field
+#: refuses them with a hint (:func:`yaml11_hint`), so no value turns into another number.
+_SCALARS = [
+    ("bool", r"true|True|TRUE|false|False|FALSE", "tTfF"),
+    ("int", r"[-+]?(?:0|[1-9](?:_?[0-9])*)", "-+0123456789"),
+    ("int", r"[-+]?0(?:[xX](?:_?[0-9a-fA-F])+|[oO](?:_?[0-7])+|[bB](?:_?[01])+)", "-+0"),
+    (
+        "float",
+        rf"[-+]?(?:(?:{_DIGITS}\.(?:{_DIGITS})?|\.{_DIGITS})(?:[eE][-+]?[0-9]+)?"
+        rf"|{_DIGITS}[eE][-+]?[0-9]+)",
+        "-+.0123456789",
+    ),
+    ("float", r"[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)", "-+."),
+    ("null", r"~|null|Null|NULL|", ["~", "n", "N", ""]),
+]
+for _name, _pattern, _first in _SCALARS:
+    _StrictLoader.add_implicit_resolver(_TAG + _name, re.compile(f"^(?:{_pattern})$"), _first)
+
+
+def _int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
+    return int(loader.construct_scalar(node), 0)  # the resolver's forms are Python's
+
+
+def _float(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> float:
+    text = str(loader.construct_scalar(node))
+    special = text.lower().lstrip("+")
+    if special in (".inf", "-.inf", ".nan"):
+        return float(special.replace(".", ""))
+    return float(text)
+
+
+_StrictLoader.add_constructor(_TAG + "int", _int)
+_StrictLoader.add_constructor(_TAG + "float", _float)
+
+_SEXAGESIMAL = re.compile(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?")
+_LEADING_ZERO = re.compile(r"[-+]?0[0-9_]+")
+_YAML11_BOOLS = {"yes", "no", "on", "off", "y", "n"}
+
+
+def yaml11_hint(value: Any, *, boolean: bool = False) -> str | None:
+    """Why a text value that YAML 1.1 reads as a number (or, for a ``boolean`` field, as
+    a boolean) is not one here."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if _SEXAGESIMAL.fullmatch(text):
+        return (
+            f"{text} is not a number here (YAML 1.1 reads it in base 60); write a number "
+            "or a duration with a unit, such as 90s, 90m or 1.5h"
+        )
+    if _LEADING_ZERO.fullmatch(text):
+        digits = text.replace("_", "").lstrip("+-")
+        octal = (
+            f", or 0o{digits.lstrip('0') or '0'} for octal"
+            if set(digits) <= set("01234567")
+            else ""
+        )
+        return (
+            f"{text} is not a number here (YAML 1.1 reads a leading 0 as octal); write "
+            f"{int(digits)} without the 0{octal}"
+        )
+    if boolean and text.lower() in _YAML11_BOOLS:
+        return f"{text!r} is text here (YAML 1.1 reads it as a boolean); write true or false"
+    return None
+
+
+def read_value(text: str) -> Any:
+    """One value as a scenario file would read it (``--set KEY=VALUE``)."""
+    return yaml.load(text, Loader=_StrictLoader)
 
 
 def read_document(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -222,8 +305,16 @@ def _translate(exc: ValidationError, document: Any = None) -> ScenarioError:
     errors = exc.errors(include_url=False)
     # A misspelt key shows up twice: unknown, and the real key missing. Say the first.
     error = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
-    loc, owner, field = _walk(tuple(error["loc"]))
+    found = _reworded(error, document)
+    hint = yaml11_hint(found.value, boolean=error["type"] in ("bool_type", "bool_parsing"))
+    if hint is None or error["type"] in ("extra_forbidden", "missing"):
+        return found
+    return ScenarioError(f"{found.message}; {hint}", path=found.path, value=found.value)
+
+
+def _reworded(error: Any, document: Any) -> ScenarioError:
     kind = error["type"]
+    loc, owner, field = _walk(tuple(error["loc"]))
     value = error.get("input")
     path = format_path(_named(loc, document))
     if isinstance(value, float) and math.isfinite(value) and _is_duration(field):

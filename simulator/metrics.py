@@ -104,7 +104,9 @@ def load_series(folder: str | os.PathLike[str], step: float | None = None) -> pd
     duration = float(summary["duration_s"])
     if step is None:
         step = float(pd.read_csv(results_file(folder, "subnets.csv"), nrows=2)["time_s"].iloc[-1])
-    if not step > 0 or not math.isfinite(step):
+    if not math.isfinite(step):
+        raise MetricsError(f"--step: must be finite (got {step!r})")
+    if not step > 0:
         raise MetricsError(f"--step: must be a positive number of seconds (got {step!r})")
     grid = np.append(np.arange(math.ceil(duration / step - 1e-9)) * step, duration)
     grid = np.unique(grid[grid <= duration])

@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from conftest import make_scenario
@@ -119,3 +120,23 @@ def test_schema_accepts_the_shipped_scenarios_and_rejects_mistakes():
     doc["duration"] = "10 minutes"
     messages = " ".join(e.message for e in validator.iter_errors(doc))
     assert "max_pod" in messages and "10 minutes" in messages
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+def test_non_finite_options_are_refused_as_not_finite(tmp_path, value):
+    from click.testing import CliRunner
+
+    from simulator.cli import cli
+
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(yaml.safe_dump(make_scenario(duration="1m")))
+    runner = CliRunner()
+    done = runner.invoke(cli, ["plan", str(scenario), "--max-ip-wait", value])
+    assert done.exit_code == 2
+    assert done.stderr == f"error: --max-ip-wait: must be finite (got {float(value):g})\n"
+    results = tmp_path / "r"
+    assert runner.invoke(cli, ["run", str(scenario), "-o", str(results)]).exit_code == 0
+    done = runner.invoke(cli, ["export-metrics", str(results), "--step", value])
+    assert done.exit_code == 2
+    assert done.stderr == f"error: --step: must be finite (got {float(value)!r})\n"
+    assert not (tmp_path / "plan").exists() and not (results / "metrics.om").exists()
