@@ -49,9 +49,9 @@ def format_path(loc: tuple[Any, ...] | list[Any]) -> str:
 
 
 def _printable(text: str) -> str:
-    """``text`` as is, or quoted with escapes when it holds a line break or another
-    control character: an error stays one line on a terminal."""
-    return text if text.isprintable() else repr(text)
+    """``text`` as is, or quoted with escapes when it is empty or holds a line break or
+    another control character: an error stays one line on a terminal and names every key."""
+    return text if text.isprintable() and text else repr(text)
 
 
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9_-]*[A-Za-z_][A-Za-z0-9_-]*")

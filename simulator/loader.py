@@ -30,12 +30,14 @@ MAX_FILE_BYTES = 5_000_000
 
 
 _TAG = "tag:yaml.org,2002:"
+_MERGE = _TAG + "merge"
 
 
 class _StrictLoader(yaml.SafeLoader):
     """PyYAML's safe loader, refusing a key given twice in one mapping (YAML says keys
     are unique; PyYAML would silently keep the last one), and reading plain scalars as
-    YAML 1.2's core schema does (see :data:`_SCALARS`)."""
+    YAML 1.2's core schema does (see :data:`_SCALARS`). Merge keys (``<<: *base``) are
+    supported: the mapping's own keys win over merged ones."""
 
     # Filled from _SCALARS below, instead of SafeLoader's YAML 1.1 resolvers.
     yaml_implicit_resolvers: ClassVar[dict[Any, list[tuple[str, re.Pattern[str]]]]] = {}
@@ -43,6 +45,8 @@ class _StrictLoader(yaml.SafeLoader):
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
         for key_node, _ in node.value:
+            if key_node.tag == _MERGE:
+                continue  # merged keys may be overridden: only the mapping's own count
             key = self.construct_object(key_node, deep=deep)
             if isinstance(key, list | dict):
                 continue  # unhashable keys are reported by the base class
@@ -72,6 +76,7 @@ _SCALARS = [
     ),
     ("float", r"[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)", "-+."),
     ("null", r"~|null|Null|NULL|", ["~", "n", "N", ""]),
+    ("merge", r"<<", "<"),
 ]
 for _name, _pattern, _first in _SCALARS:
     _StrictLoader.add_implicit_resolver(_TAG + _name, re.compile(f"^(?:{_pattern})$"), _first)
@@ -89,8 +94,13 @@ def _float(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> float:
     return float(text)
 
 
+def _merge_text(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> str:
+    return str(loader.construct_scalar(node))  # ``<<`` other than as a key is text
+
+
 _StrictLoader.add_constructor(_TAG + "int", _int)
 _StrictLoader.add_constructor(_TAG + "float", _float)
+_StrictLoader.add_constructor(_MERGE, _merge_text)
 
 _SEXAGESIMAL = re.compile(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?")
 _LEADING_ZERO = re.compile(r"[-+]?0[0-9_]+")
@@ -307,14 +317,26 @@ def _translate(exc: ValidationError, document: Any = None) -> ScenarioError:
     error = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     found = _reworded(error, document)
     hint = yaml11_hint(found.value, boolean=error["type"] in ("bool_type", "bool_parsing"))
-    if hint is None or error["type"] in ("extra_forbidden", "missing"):
+    if hint is None or error["type"] in ("extra_forbidden", "invalid_key", "missing"):
         return found
     return ScenarioError(f"{found.message}; {hint}", path=found.path, value=found.value)
 
 
 def _reworded(error: Any, document: Any) -> ScenarioError:
     kind = error["type"]
-    loc, owner, field = _walk(tuple(error["loc"]))
+    raw = tuple(error["loc"])
+    if kind == "invalid_key" or (kind == "extra_forbidden" and raw[-1] == ""):
+        # A key that is empty or not text: name the mapping that holds it.
+        loc, owner, _ = _walk((*raw[:-1], ""))
+        allowed = ", ".join(_keys(owner)) if owner else "none"
+        # pydantic writes a null key (``~: 1``, ``? : 1``) as 'None' in the location.
+        empty = raw[-1] in (None, "") or (kind == "invalid_key" and raw[-1] == "None")
+        what = "an empty key" if empty else f"the key {raw[-1]!r} (not text)"
+        return ScenarioError(
+            f"{what} is not allowed here; allowed: {allowed}",
+            path=format_path(_named(loc[:-1], document)),
+        )
+    loc, owner, field = _walk(raw)
     value = error.get("input")
     path = format_path(_named(loc, document))
     if isinstance(value, float) and math.isfinite(value) and _is_duration(field):

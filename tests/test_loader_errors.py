@@ -409,3 +409,23 @@ def test_text_fields_take_yaml_1_1_spellings_as_written(tmp_path):
     scenario = load_scenario(_text(doc)(tmp_path / "s.yaml"))
     assert scenario.description == "no"
     assert scenario.clusters[0].node_pools[0].name == "on"
+
+
+def test_merge_keys_are_supported_and_own_keys_win(tmp_path):
+    doc = make_scenario()
+    text = yaml.safe_dump(doc, sort_keys=False)
+    pool = (
+        "  - name: user\n    count: 1\n    node_subnet: nodesubnet\n    system_pods_per_node: 0\n"
+    )
+    assert pool in text
+    text = text.replace(
+        pool,
+        "  - &pool\n" + pool.replace("  - name", "    name", 1)
+        + "  - <<: *pool\n    name: batch\n    count: 3\n",
+    )  # fmt: skip
+    scenario = load_scenario(_text(text)(tmp_path / "s.yaml"))
+    batch = scenario.clusters[0].node_pools[1]
+    assert (batch.name, batch.count, batch.node_subnet) == ("batch", 3, "nodesubnet")
+    # A key given twice in the mapping itself is still refused.
+    twice = text.replace("    count: 3\n", "    count: 3\n    count: 4\n")
+    assert "duplicate key 'count'" in str(_reject(_text(twice)(tmp_path / "t.yaml")))
