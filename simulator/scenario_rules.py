@@ -61,15 +61,34 @@ def _unknown(kind: str, name: str, names: list[str], path: str) -> ScenarioError
     return ScenarioError(f"no {kind} named {name!r}{hint}", path=path)
 
 
-def _unique(items: list[tuple[str, str]], kind: str) -> None:
-    seen: dict[str, str] = {}
+def _unique(items: list[tuple[str, str]], kind: str, *, azure: bool = False) -> None:
+    """Refuse a name given twice; ``azure``: also two that differ only in case, as Azure
+    refuses them (its resource names are case-insensitive)."""
+    seen: dict[str, tuple[str, str]] = {}
     for name, path in items:
-        if name in seen:
-            raise ScenarioError(
-                f"duplicate {kind} name {name!r} (first at {seen[name]}); names must be unique",
-                path=path,
-            )
-        seen[name] = path
+        key = name.casefold() if azure else name
+        if key in seen:
+            first, where = seen[key]
+            if first == name:
+                message = f"duplicate {kind} name {name!r} (first at {where}); names must be unique"
+            else:
+                message = (
+                    f"{kind} name {name!r} differs only in case from {first!r} (at {where}); "
+                    "Azure names are case-insensitive, so they must differ in more than case"
+                )
+            raise ScenarioError(message, path=path)
+        seen[key] = (name, path)
+
+
+#: Ranges Azure refuses in a VNet's address space (Azure Virtual Network FAQ, "What
+#: address ranges can I use in my VNets?"); a space overlapping one is refused.
+AZURE_REFUSED_RANGES = [
+    (ipaddress.IPv4Network("224.0.0.0/4"), "multicast"),
+    (ipaddress.IPv4Network("255.255.255.255/32"), "broadcast"),
+    (ipaddress.IPv4Network("127.0.0.0/8"), "loopback"),
+    (ipaddress.IPv4Network("169.254.0.0/16"), "link-local"),
+    (ipaddress.IPv4Network("168.63.129.16/32"), "Azure's internal DNS"),
+]
 
 
 def _check_network(scenario: Scenario) -> None:
@@ -88,7 +107,11 @@ def _check_network(scenario: Scenario) -> None:
         for i, v in enumerate(vnets)
         for j, key in enumerate(item_keys(v.subnets))
     }
-    _unique([(v.name, f"network.vnets[{keys[i]}].name") for i, v in enumerate(vnets)], "VNet")
+    _unique(
+        [(v.name, f"network.vnets[{keys[i]}].name") for i, v in enumerate(vnets)],
+        "VNet",
+        azure=True,
+    )
     _unique(
         [
             (s.name, f"{where[i, j]}.name")
@@ -96,10 +119,19 @@ def _check_network(scenario: Scenario) -> None:
             for j, s in enumerate(v.subnets)
         ],
         "subnet",
+        azure=True,
     )
     for i, vnet in enumerate(vnets):
         spaces = [ipaddress.IPv4Network(c) for c in vnet.address_space]
         for a, space in enumerate(spaces):
+            for refused, what in AZURE_REFUSED_RANGES:
+                if space.overlaps(refused):
+                    raise ScenarioError(
+                        f"overlaps {refused} ({what}), which Azure does not allow in a VNet's "
+                        "address space; use a private range such as 10.0.0.0/8",
+                        path=f"network.vnets[{keys[i]}].address_space[{a}]",
+                        value=str(space),
+                    )
             for b in range(a):
                 if space.overlaps(spaces[b]):
                     raise ScenarioError(
@@ -452,6 +484,15 @@ def _check_workloads_and_timeline(scenario: Scenario, base: Path) -> Scenario:
                     pools,
                     f"{path}.{action}.node_pool",
                 )
+            pool = clusters[act.cluster].node_pools[pools.index(act.node_pool)]
+            if action == "scale_node_pool" and pool.autoscaler is not None:
+                raise ScenarioError(
+                    f"node pool {act.node_pool!r} has the cluster autoscaler enabled, and AKS "
+                    "refuses a manual scale of such a pool: change its autoscaler min and max "
+                    "instead",
+                    path=f"{path}.{action}.node_pool",
+                    value=act.node_pool,
+                )
         else:
             if act.workload not in workloads:
                 raise _unknown("workload", act.workload, workloads, f"{path}.{action}.workload")
@@ -519,6 +560,7 @@ def resolve(scenario: Scenario, base: Path | None = None) -> Scenario:
     _unique(
         [(c.name, f"clusters[{keys[i]}].name") for i, c in enumerate(scenario.clusters)],
         "cluster",
+        azure=True,
     )
     subnets = subnet_index(scenario)
     clusters = [_resolve_cluster(c, keys[i], subnets) for i, c in enumerate(scenario.clusters)]
