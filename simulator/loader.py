@@ -19,6 +19,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from .errors import ScenarioError, format_path, item_keys
+from .input_files import InputFileError, read_bounded
 from .scenario import Scenario
 from .scenario_rules import resolve
 from .units import format_duration
@@ -142,25 +143,10 @@ def read_value(text: str) -> Any:
 def read_document(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Parse a YAML scenario file into a mapping (safe loader: no object construction)."""
     source = str(path)
-    file = Path(path)
-    too_big = f"scenario files are limited to {MAX_FILE_BYTES} bytes"
     try:
-        if file.is_dir():
-            raise ScenarioError("is a directory, not a scenario file", source=source)
-        size = file.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise ScenarioError(f"file is {size} bytes; {too_big}", source=source)
-        # Bounded even when stat() knows no size (a pipe, /dev/zero).
-        with file.open("rb") as handle:
-            raw = handle.read(MAX_FILE_BYTES + 1)
-        if len(raw) > MAX_FILE_BYTES:
-            raise ScenarioError(f"file is larger than allowed; {too_big}", source=source)
-    except FileNotFoundError:
-        raise ScenarioError("no such file", source=source) from None
-    except OSError as exc:
-        raise ScenarioError(f"cannot be read: {exc.strerror}", source=source) from None
-    except ValueError:  # a NUL byte in the name
-        raise ScenarioError("is not a valid file name", source=source) from None
+        raw = read_bounded(path, MAX_FILE_BYTES, "scenario file")
+    except InputFileError as exc:
+        raise ScenarioError(str(exc), source=source) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -15,16 +15,19 @@ from pathlib import Path
 from typing import Any
 
 from .errors import Name, ScenarioError, item_keys
+from .input_files import InputFileError, read_bounded
 from .scenario import TIMELINE_ACTIONS, Cluster, NodePool, Scenario, Workload
 from .units import format_duration
 from .vm_sizes import VM_SIZES, pool_allocatable
 
-__all__ = ["SubnetRef", "read_lifetimes", "resolve", "subnet_index"]
+__all__ = ["MAX_LIFETIME_BYTES", "SubnetRef", "read_lifetimes", "resolve", "subnet_index"]
 
 #: Azure's smallest and largest subnet (reference §1).
 MIN_PREFIX, MAX_PREFIX = 8, 29
 #: Rows of subnets.csv per subnet at most (duration / sample_every).
 MAX_SAMPLES = 1_000_000
+#: Lifetime CSV files larger than this are refused before they are read.
+MAX_LIFETIME_BYTES = 20_000_000
 #: AKS limit on nodes per cluster.
 MAX_NODES_PER_CLUSTER = 5000
 #: Default max pods by CNI (reference §3; the seed document's 250 for dynamic).
@@ -384,7 +387,7 @@ def _resolve_empirical(lifetime: Any, base: Path, path: str) -> Any:
     try:
         target = (base / file).resolve()
         inside = not file.is_absolute() and target.is_relative_to(base.resolve())
-        exists = inside and target.is_file()
+        exists = inside and target.exists()
     except (OSError, ValueError):  # a NUL byte, a name too long for the system
         raise ScenarioError(
             "is not a valid file name", path=f"{path}.file", value=lifetime.file
@@ -402,11 +405,24 @@ def _resolve_empirical(lifetime: Any, base: Path, path: str) -> Any:
 
 
 def read_lifetimes(file: Path, column: str, path: str = "lifetime") -> list[float]:
-    """The positive durations (seconds) in ``column`` of a CSV file."""
+    """The positive durations (seconds) in ``column`` of a CSV file of at most
+    :data:`MAX_LIFETIME_BYTES` (a byte-order mark before the header is allowed)."""
     import csv
+    import io
 
     try:
-        with open(file, newline="", encoding="utf-8") as handle:
+        raw = read_bounded(file, MAX_LIFETIME_BYTES, "lifetime file")
+    except InputFileError as exc:
+        raise ScenarioError(f"{file.name} {exc}", path=f"{path}.file") from None
+    try:
+        # utf-8-sig: spreadsheets (Excel) start a UTF-8 CSV with a byte-order mark.
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(
+            f"{file.name} is not UTF-8 text (bad byte at offset {exc.start})", path=f"{path}.file"
+        ) from None
+    try:
+        with io.StringIO(text, newline="") as handle:
             reader = csv.DictReader(handle)
             if reader.fieldnames is None or column not in reader.fieldnames:
                 known = ", ".join(reader.fieldnames or []) or "none"
@@ -435,8 +451,10 @@ def read_lifetimes(file: Path, column: str, path: str = "lifetime") -> list[floa
                         value=text,
                     )
                 values.append(value)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"cannot read {file.name}: {exc}", path=f"{path}.file") from None
+    except csv.Error as exc:
+        raise ScenarioError(
+            f"{file.name} is not a valid CSV file ({exc})", path=f"{path}.file"
+        ) from None
     if not values:
         raise ScenarioError(
             f"column {column!r} of {file.name} holds no durations", path=f"{path}.column"

@@ -19,6 +19,7 @@ import yaml
 import simulator
 from simulator import ScenarioError, load_scenario
 from simulator.model.workloads import resolve_count
+from simulator.scenario_rules import read_lifetimes
 from simulator.vm_sizes import allocatable_for
 
 from conftest import make_scenario
@@ -434,6 +435,14 @@ def test_empirical_file_outside_the_scenario_folder_is_refused(tmp_path, outside
         load_scenario(path)
     assert info.value.path == "workloads[batch].lifetime.file"
     assert "must be a path inside the scenario's folder" in info.value.message
+
+
+def test_a_byte_order_mark_before_the_header_is_read(tmp_path):
+    """Excel saves "CSV UTF-8" with a byte-order mark: the first column is still found."""
+    (tmp_path / "lifetimes.csv").write_bytes(b"\xef\xbb\xbfseconds,job\n10,a\n20,b\n")
+    assert read_lifetimes(tmp_path / "lifetimes.csv", "seconds") == [10.0, 20.0]
+    scenario = load_scenario(_empirical_scenario(tmp_path, "lifetimes.csv"))
+    assert scenario.workloads[-1].lifetime.column == "seconds"
 
 
 def test_empirical_file_missing_is_refused(tmp_path):
