@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import json
 import math
+import signal
 import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
-from .errors import IpsimError
+from .errors import IpsimError, Terminated, raise_terminated
 from .loader import load_scenario
 from .results import check_target
 from .runner import run as run_scenario
@@ -35,6 +36,9 @@ class _Group(click.Group):
             # Results are staged in a temporary folder that is removed on the way out.
             click.echo("interrupted: no results were written", err=True)
             sys.exit(130)
+        except Terminated:
+            click.echo("terminated: no results were written", err=True)
+            sys.exit(143)
 
 
 # --- many runs -------------------------------------------------------------------------
@@ -489,5 +493,6 @@ def chart_capacity(max_pods, pods_per_node, prefix_range, output, force) -> None
 
 
 def main() -> None:
-    """Entry point of the ``ipsim`` console script."""
+    """Run the ``ipsim`` command (see :func:`simulator.__main__.main`, its entry point)."""
+    signal.signal(signal.SIGTERM, raise_terminated)
     cli(prog_name="ipsim")

@@ -23,8 +23,10 @@ __all__ = [
     "Name",
     "OutputExistsError",
     "ScenarioError",
+    "Terminated",
     "format_path",
     "item_keys",
+    "raise_terminated",
 ]
 
 
@@ -151,6 +153,17 @@ class ScenarioError(IpsimError):
         where = f"{self.path}: " if self.path else ""
         got = "" if self.value is _MISSING else f" (got {_show(self.value)})"
         return f"{head}{where}{self.message}{got}"
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised where the program is (see :func:`raise_terminated`), so that staged
+    results are removed on the way out as for Ctrl-C. A BaseException, like
+    KeyboardInterrupt: no ``except Exception`` swallows it."""
+
+
+def raise_terminated(signum: int, frame: Any) -> None:
+    """A SIGTERM handler: ``signal.signal(signal.SIGTERM, raise_terminated)``."""
+    raise Terminated
 
 
 class OutputExistsError(IpsimError):

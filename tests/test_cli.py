@@ -122,6 +122,44 @@ def test_schema_accepts_the_shipped_scenarios_and_rejects_mistakes():
     assert "max_pod" in messages and "10 minutes" in messages
 
 
+#: Runs the console script's entry point with Ctrl-C pressed while it imports MODULE.
+_INTERRUPTED_IMPORT = """
+import sys
+
+class PressCtrlC:
+    def find_spec(self, name, path=None, target=None):
+        if name == {module!r}:
+            raise KeyboardInterrupt
+        return None
+
+sys.meta_path.insert(0, PressCtrlC())
+sys.argv = ["ipsim", "validate", "nothing.yaml"]
+from simulator.__main__ import main
+main()
+"""
+
+
+@pytest.mark.parametrize("module", ["click", "pydantic", "pandas", "simulator.cli"])
+def test_ctrl_c_while_the_command_loads_is_one_line(module, tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-c", _INTERRUPTED_IMPORT.format(module=module)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert done.returncode == 130, done.stderr
+    assert done.stderr == "interrupted: no results were written\n"
+    assert done.stdout == ""
+
+
+def test_the_package_loads_without_pandas_or_pydantic():
+    """So that the entry point can catch Ctrl-C before the heavy modules load."""
+    code = "import sys, simulator; print(sorted({'pandas', 'pydantic'} & set(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.stdout.strip() == "[]", done.stderr
+
+
 @pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
 def test_non_finite_options_are_refused_as_not_finite(tmp_path, value):
     from click.testing import CliRunner
