@@ -93,7 +93,7 @@ def cli() -> None:
     show_default=True,
     help="independent seeds spawned from the seed; charts show the spread",
 )
-@click.option("--force", is_flag=True, help="replace an existing results folder")
+@click.option("--force", is_flag=True, help="replace a results folder ipsim wrote")
 @_executor_options
 def run(
     scenario: Path,
@@ -107,7 +107,7 @@ def run(
     """Simulate SCENARIO and write its results folder."""
     spec = load_scenario(scenario)
     target = output or Path("results") / spec.name
-    check_target(target, force=force)  # before the run, not after it
+    check_target(target, force=force, protect=_inputs(scenario))  # before the run
     if replicas > 1:
         from .batch import make_executor
         from .replicas import run_replicas
@@ -237,7 +237,7 @@ def schema() -> None:
     help="wall-clock time of simulated second 0 [default: 2025-01-01T00:00:00Z]",
 )
 @click.option("--step", type=float, help="sample interval in seconds [default: the run's]")
-@click.option("--force", is_flag=True, help="replace an existing file")
+@click.option("--force", is_flag=True, help="replace a file ipsim wrote")
 def export_metrics(
     results: Path,
     fmt: str,
@@ -266,12 +266,12 @@ def plot() -> None:
 @click.option(
     "-o", "--output", type=click.Path(path_type=Path), help="[default: RESULTS/nnc-NODE.png]"
 )
-@click.option("--force", is_flag=True, help="replace an existing file")
+@click.option("--force", is_flag=True, help="replace a file ipsim wrote")
 def plot_nnc_command(results: Path, node: str, output: Path | None, force: bool) -> None:
     """One node's requested, allocated and assigned IPs over time."""
-    from .plots import plot_node
+    from .plots import default_output, plot_node
 
-    path = plot_node(results, node, output or results / f"nnc-{node}.png", force=force)
+    path = plot_node(results, node, output or default_output(results, node), force=force)
     click.echo(f"chart written to {path}")
 
 
@@ -279,9 +279,14 @@ def _cnis(text: str | None) -> list[str] | None:
     return [c.strip() for c in text.split(",") if c.strip()] if text else None
 
 
-def _output(output: Path | None, name: str, suffix: str, force: bool) -> Path:
+def _inputs(scenario: Path) -> list[tuple[str, Path]]:
+    """What a results folder must not hold, for ``--force`` to replace it."""
+    return [("the scenario file", scenario)]
+
+
+def _output(output: Path | None, name: str, suffix: str, force: bool, scenario: Path) -> Path:
     target = output or Path("results") / f"{name}-{suffix}"
-    check_target(target, force=force)
+    check_target(target, force=force, protect=_inputs(scenario))
     return target
 
 
@@ -293,7 +298,7 @@ def _run_variants(work, kind, scenario, cni, sets, replicas, seed, output, force
 
     settings = parse_settings(sets)
     spec = load_scenario(scenario)
-    target = _output(output, spec.name, kind, force)
+    target = _output(output, spec.name, kind, force, scenario)
     cnis = _cnis(cni)
     count = len(variants(cnis, settings)) * replicas
     executor = make_executor(jobs, dask)
@@ -325,7 +330,7 @@ def _run_variants(work, kind, scenario, cni, sets, replicas, seed, output, force
 @click.option(
     "-o", "--output", type=click.Path(path_type=Path), help="[default: results/NAME-compare]"
 )
-@click.option("--force", is_flag=True, help="replace an existing results folder")
+@click.option("--force", is_flag=True, help="replace a results folder ipsim wrote")
 @_executor_options
 def compare(scenario, cni, sets, replicas, seed, output, force, jobs, dask) -> None:
     """Run SCENARIO once per variant (same seeds) and compare address use."""
@@ -400,7 +405,7 @@ def calc(mode, nodes, max_pods, surge, pods_per_node, as_json) -> None:
 @click.option(
     "-o", "--output", type=click.Path(path_type=Path), help="[default: results/NAME-plan]"
 )
-@click.option("--force", is_flag=True, help="replace an existing results folder")
+@click.option("--force", is_flag=True, help="replace a results folder ipsim wrote")
 @_executor_options
 def plan(scenario, subnets, replicas, max_ip_wait, seed, output, force, jobs, dask) -> None:
     """Find the smallest prefix of each subnet under which SCENARIO still runs."""
@@ -412,7 +417,7 @@ def plan(scenario, subnets, replicas, max_ip_wait, seed, output, force, jobs, da
     if max_ip_wait < 0:
         raise IpsimError(f"--max-ip-wait: must not be negative (got {max_ip_wait:g})")
     spec = load_scenario(scenario)
-    target = _output(output, spec.name, "plan", force)
+    target = _output(output, spec.name, "plan", force, scenario)
     executor = make_executor(jobs, dask)
     try:
         # The bisection decides how many runs it needs: the bar counts them, no total.
@@ -446,7 +451,7 @@ def plan(scenario, subnets, replicas, max_ip_wait, seed, output, force, jobs, da
 @click.option(
     "-o", "--output", type=click.Path(path_type=Path), help="[default: results/NAME-sweep]"
 )
-@click.option("--force", is_flag=True, help="replace an existing results folder")
+@click.option("--force", is_flag=True, help="replace a results folder ipsim wrote")
 @_executor_options
 def sweep(scenario, sets, cni, replicas, seed, output, force, jobs, dask) -> None:
     """Run SCENARIO for every combination of --set values × replicas."""
@@ -469,7 +474,7 @@ def chart() -> None:
 @click.option("--pods-per-node", type=click.IntRange(1, 250), required=True)
 @click.option("--prefix-range", default="28-16", show_default=True, metavar="LONG-SHORT")
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="[default: results/capacity]")
-@click.option("--force", is_flag=True, help="replace an existing results folder")
+@click.option("--force", is_flag=True, help="replace a results folder ipsim wrote")
 def chart_capacity(max_pods, pods_per_node, prefix_range, output, force) -> None:
     """Largest node and pod count each prefix holds, per mode."""
     from .capacity_table import capacity_table, save_capacity

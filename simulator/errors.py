@@ -5,7 +5,8 @@ any of them into one line and exit status 2::
 
     IpsimError
     ├── ScenarioError        a scenario file or document is wrong (names file, field, value)
-    └── OutputExistsError    a results folder exists and --force was not given
+    └── OutputError          an output cannot be written where asked (refused or failed)
+        └── OutputExistsError    a results folder exists and --force was not given
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 __all__ = [
     "IpsimError",
     "Name",
+    "OutputError",
     "OutputExistsError",
     "ScenarioError",
     "Terminated",
@@ -166,5 +168,10 @@ def raise_terminated(signum: int, frame: Any) -> None:
     raise Terminated
 
 
-class OutputExistsError(IpsimError):
+class OutputError(IpsimError):
+    """An output folder or file cannot be written where it was asked for: the target is
+    refused (not ipsim's to replace) or the system failed (disk full, read-only)."""
+
+
+class OutputExistsError(OutputError):
     """The results folder exists already and overwriting was not asked for."""

@@ -28,6 +28,7 @@ __all__ = [
     "DEFAULT_START",
     "METRICS",
     "MetricsError",
+    "is_metrics_file",
     "load_series",
     "parse_start",
     "results_file",
@@ -191,7 +192,7 @@ def write_metrics(
 ) -> tuple[Path, int]:
     """Write the folder's CNS metrics to ``output`` atomically; returns (path, samples)."""
     target = Path(output)
-    check_file_target(target, force=force)  # before the work, not after it
+    check_file_target(target, force=force, ours=is_metrics_file)  # before the work
     series = load_series(folder, step)
 
     def fill(staging: Path) -> None:
@@ -203,5 +204,10 @@ def write_metrics(
                 for line in openmetrics_lines(series, begin):
                     out.write(line + "\n")
 
-    write_file(target, fill, force=force)
+    write_file(target, fill, force=force, ours=is_metrics_file)
     return target, len(series) * len(METRICS)
+
+
+def is_metrics_file(head: bytes) -> bool:
+    """Whether a file's first bytes are those of an export (either format) of ipsim's."""
+    return head.startswith((b"# TYPE cx_ipam_requested_ips gauge", b"time_s,subnet,subnet_cidr,"))

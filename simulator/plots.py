@@ -5,15 +5,33 @@ from __future__ import annotations
 import difflib
 import json
 import os
+import re
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import pandas as pd
 
+from . import __version__
 from .charts import plot_nnc
 from .folders import check_file_target, write_file
 from .metrics import MetricsError, results_file
 
-__all__ = ["plot_node"]
+__all__ = ["default_output", "is_ipsim_chart", "plot_node"]
+
+#: The PNG text chunk that says ipsim drew a chart, so that --force may replace it.
+_SOFTWARE = f"ipsim {__version__}"
+
+
+def is_ipsim_chart(head: bytes) -> bool:
+    """Whether a PNG file's first bytes carry the mark :func:`plot_node` writes."""
+    return head.startswith(b"\x89PNG") and b"Software\x00ipsim " in head
+
+
+def default_output(folder: str | os.PathLike[str], node: str) -> Path:
+    """``FOLDER/nnc-NODE.png``, with NODE made a plain file name: a node name read from
+    data never puts the chart outside the folder (no separator, no ``..`` of its own)."""
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", node)[:100] or "_"
+    return Path(folder) / f"nnc-{safe}.png"
 
 
 def plot_node(
@@ -25,7 +43,7 @@ def plot_node(
 ) -> Path:
     """Draw ``node``'s pool from the folder's nnc.csv into ``output`` (PNG, atomically)."""
     folder, target = Path(folder), Path(output)
-    check_file_target(target, force=force)
+    check_file_target(target, force=force, ours=is_ipsim_chart)
     nnc = pd.read_csv(results_file(folder, "nnc.csv"))
     rows = nnc[nnc["node"] == node]
     if rows.empty:
@@ -39,6 +57,13 @@ def plot_node(
         nodes = pd.read_csv(folder / "nodes.csv").set_index("node")
         if node in nodes.index and pd.notna(nodes.at[node, "deleted_s"]):
             end = float(nodes.at[node, "deleted_s"])  # the pool ends with the node
-    return write_file(
-        target, lambda staging: plot_nnc(rows, node, duration, staging, end=end), force=force
-    )
+
+    def draw(staging: Path) -> None:
+        figure = plot_nnc(rows, node, duration, end=end)
+        try:
+            # The resolution charts.py saves with; the text chunk marks the chart ipsim's.
+            figure.savefig(staging, dpi=110, metadata={"Software": _SOFTWARE})
+        finally:
+            plt.close(figure)
+
+    return write_file(target, draw, force=force, ours=is_ipsim_chart)

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 import simulator
+from simulator.errors import OutputError
 
 from conftest import make_scenario
 
@@ -17,6 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 FILES = {
     "summary.json", "subnets.csv", "nnc.csv", "nodes.csv", "pods.csv", "events.csv",
     "scenario.resolved.yaml", "utilization.png", "holders.csv", "holders.png",
+    ".ipsim-results.json",
 }  # fmt: skip
 
 
@@ -103,16 +105,20 @@ def test_same_seed_gives_byte_identical_files_across_processes(tmp_path):
 
 def test_existing_folder_is_not_overwritten_without_force(tmp_path):
     result = simulator.run(_doc())
-    target = tmp_path / "r"
-    target.mkdir()
-    (target / "keep.txt").write_text("mine")
+    target = result.save(tmp_path / "r")
+    before = (target / "summary.json").read_bytes()
     with pytest.raises(simulator.OutputExistsError):
         result.save(target)
-    assert (target / "keep.txt").read_text() == "mine"
     result.save(target, force=True)
-    assert not (target / "keep.txt").exists()
+    assert (target / "summary.json").read_bytes() == before
     assert {p.name for p in target.iterdir()} == FILES
     assert [p.name for p in tmp_path.iterdir()] == ["r"]  # no staging folder left
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "keep.txt").write_text("mine")
+    with pytest.raises(OutputError, match="not a results folder written by ipsim"):
+        result.save(mine, force=True)
+    assert (mine / "keep.txt").read_text() == "mine"
 
 
 def test_a_failed_save_leaves_nothing_behind(tmp_path, monkeypatch):
