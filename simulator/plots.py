@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import difflib
-import json
 import os
 import re
 from pathlib import Path
 
 import matplotlib.pyplot as plt
-import pandas as pd
 
 from . import __version__
 from .charts import plot_nnc
 from .folders import check_file_target, write_file
-from .metrics import MetricsError, results_file
+from .metrics import MetricsError, read_results
 
 __all__ = ["default_output", "is_ipsim_chart", "plot_node"]
 
@@ -44,19 +42,16 @@ def plot_node(
     """Draw ``node``'s pool from the folder's nnc.csv into ``output`` (PNG, atomically)."""
     folder, target = Path(folder), Path(output)
     check_file_target(target, force=force, ours=is_ipsim_chart)
-    nnc = pd.read_csv(results_file(folder, "nnc.csv"))
+    results = read_results(folder, nodes_optional=True)
+    nnc = results.nnc
     rows = nnc[nnc["node"] == node]
     if rows.empty:
         names = list(dict.fromkeys(nnc["node"]))
         close = difflib.get_close_matches(node, names, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else f"; {len(names)} nodes in nnc.csv"
         raise MetricsError(f"{folder}: --node: no node named {node!r}{hint}")
-    duration = float(json.loads(results_file(folder, "summary.json").read_text())["duration_s"])
-    end = duration
-    if (folder / "nodes.csv").is_file():
-        nodes = pd.read_csv(folder / "nodes.csv").set_index("node")
-        if node in nodes.index and pd.notna(nodes.at[node, "deleted_s"]):
-            end = float(nodes.at[node, "deleted_s"])  # the pool ends with the node
+    duration = results.duration
+    end = results.deleted.get(node, duration)  # the pool ends with the node
 
     def draw(staging: Path) -> None:
         figure = plot_nnc(rows, node, duration, end=end)
