@@ -112,8 +112,7 @@ def run(
         from .batch import make_executor
         from .replicas import run_replicas
 
-        executor = make_executor(jobs, dask)
-        try:
+        with make_executor(jobs, dask) as executor:
             batch = _with_progress(
                 replicas,
                 spec.name,
@@ -121,8 +120,6 @@ def run(
                     scenario, replicas, seed=seed, executor=executor, progress=tick
                 ),
             )
-        finally:
-            executor.close()
         saved = batch.save(target, force=force)
         click.echo(_spread_table(batch.spread()))
         click.echo(f"{replicas} replicas written to {saved}/")
@@ -301,8 +298,7 @@ def _run_variants(work, kind, scenario, cni, sets, replicas, seed, output, force
     target = _output(output, spec.name, kind, force, scenario)
     cnis = _cnis(cni)
     count = len(variants(cnis, settings)) * replicas
-    executor = make_executor(jobs, dask)
-    try:
+    with make_executor(jobs, dask) as executor:
         result = _with_progress(
             count,
             kind,
@@ -316,8 +312,6 @@ def _run_variants(work, kind, scenario, cni, sets, replicas, seed, output, force
                 progress=tick,
             ),
         )
-    finally:
-        executor.close()
     return result, result.save(target, force=force)
 
 
@@ -418,8 +412,7 @@ def plan(scenario, subnets, replicas, max_ip_wait, seed, output, force, jobs, da
         raise IpsimError(f"--max-ip-wait: must not be negative (got {max_ip_wait:g})")
     spec = load_scenario(scenario)
     target = _output(output, spec.name, "plan", force, scenario)
-    executor = make_executor(jobs, dask)
-    try:
+    with make_executor(jobs, dask) as executor:
         # The bisection decides how many runs it needs: the bar counts them, no total.
         result = _with_progress(
             None,
@@ -434,8 +427,6 @@ def plan(scenario, subnets, replicas, max_ip_wait, seed, output, force, jobs, da
                 progress=tick,
             ),
         )
-    finally:
-        executor.close()
     saved = result.save(target, force=force)
     for answer in result.subnets:
         click.echo(answer.sentence())

@@ -200,7 +200,16 @@ class _Search:
                 RunSpec(doc, s, self.base, {"subnet": self.name, "prefix": prefix}, replica=r)
                 for r, s in enumerate(self.seeds)
             ]
-            self.cache[prefix] = self.executor.map(specs, self.progress)
+            outcomes = self.executor.map(specs, self.progress)
+            gone = next((o for o in outcomes if o.lost), None)
+            if gone is not None:
+                # A lost run says nothing about the prefix: a verdict without it could
+                # be a wrong answer, so the plan stops.
+                raise IpsimError(
+                    f"subnet {self.name!r}: a run at /{prefix} was {gone.error}; "
+                    "no plan was written: run it again"
+                )
+            self.cache[prefix] = outcomes
         return self.cache[prefix]
 
     def passes(self, prefix: int) -> tuple[bool, list[str]]:

@@ -12,6 +12,7 @@ import pandas as pd
 
 from .batch import Executor, LocalExecutor, Outcome, RunSpec, replica_seeds
 from .compare import label, prepare_variants
+from .errors import IpsimError
 from .folders import write_folder
 
 __all__ = ["Sweep", "summary_row", "sweep"]
@@ -87,7 +88,8 @@ def sweep(
     executor: Executor | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> Sweep:
-    """Every combination × replica; a run that fails is a row with its error."""
+    """Every combination × replica; a run that fails is a row with its error. Raises
+    :class:`IpsimError` when every run failed (as ``compare`` does)."""
     document, base, prepared = prepare_variants(path, cnis, settings, strict=False)
     first = seed if seed is not None else int(document.get("seed", 0) or 0)
     seeds = replica_seeds(first, replicas) if replicas > 1 else [first]
@@ -98,6 +100,9 @@ def sweep(
     ]
     executor = executor or LocalExecutor(1)
     outcomes = executor.map(specs, progress)
+    failed = [o for o in outcomes if o.error is not None]
+    if len(failed) == len(outcomes):  # as compare: nothing to tabulate is an error
+        raise IpsimError(f"{path}: every run failed; first error: {failed[0].error}")
     rows = []
     for outcome in outcomes:
         row = summary_row(outcome)

@@ -178,3 +178,26 @@ def test_non_finite_options_are_refused_as_not_finite(tmp_path, value):
     assert done.exit_code == 2
     assert done.stderr == f"error: --step: must be finite (got {float(value)!r})\n"
     assert not (tmp_path / "plan").exists() and not (results / "metrics.om").exists()
+
+
+def test_a_sweep_whose_runs_all_fail_exits_2_as_compare_does(tmp_path):
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(yaml.safe_dump(make_scenario(duration="1m")))
+    bad = "clusters[aks1].node_pools[user].max_pods=5,6"
+    expected = (
+        f"error: {scenario}: every run failed; first error: clusters[aks1].node_pools[user]"
+        ".max_pods: must be between 10 and 250 (got 5)"
+    )
+    from click.testing import CliRunner
+
+    from simulator.cli import cli
+
+    for command in ("sweep", "compare"):
+        args = [command, str(scenario), "--set", bad, "-o", str(tmp_path / command), "-j", "1"]
+        done = CliRunner().invoke(cli, args)
+        assert done.exit_code == 2, done.stdout
+        if command == "sweep":
+            assert done.stderr.splitlines() == [expected]
+        else:
+            assert done.stderr.splitlines()[0].startswith(f"error: {scenario}: variant ")
+        assert not (tmp_path / command).exists()
