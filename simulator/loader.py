@@ -24,7 +24,7 @@ from .scenario import Scenario
 from .scenario_rules import resolve
 from .units import format_duration
 
-__all__ = ["load_scenario", "read_document", "read_value", "yaml11_hint"]
+__all__ = ["load_scenario", "read_document", "read_value", "write_document", "yaml11_hint"]
 
 #: Scenario files larger than this are refused before parsing.
 MAX_FILE_BYTES = 5_000_000
@@ -138,6 +138,25 @@ def yaml11_hint(value: Any, *, boolean: bool = False) -> str | None:
 def read_value(text: str) -> Any:
     """One value as a scenario file would read it (``--set KEY=VALUE``)."""
     return yaml.load(text, Loader=_StrictLoader)
+
+
+class _Dumper(yaml.SafeDumper):
+    """PyYAML's safe dumper, quoting every string that a YAML 1.1 reader or this loader
+    would read as something else: ``1e3`` and ``0o17`` are numbers here, not in YAML 1.1."""
+
+    yaml_implicit_resolvers: ClassVar[dict[Any, list[tuple[str, re.Pattern[str]]]]] = {
+        first: list(found) for first, found in yaml.SafeDumper.yaml_implicit_resolvers.items()
+    }
+
+
+for _name, _pattern, _first in _SCALARS:
+    _Dumper.add_implicit_resolver(_TAG + _name, re.compile(f"^(?:{_pattern})$"), _first)
+
+
+def write_document(document: dict[str, Any]) -> str:
+    """A scenario document as YAML that reads back to the same document, here and in
+    any YAML 1.1 or 1.2 reader (``scenario.resolved.yaml``)."""
+    return yaml.dump(document, Dumper=_Dumper, sort_keys=False)
 
 
 def read_document(path: str | os.PathLike[str]) -> dict[str, Any]:

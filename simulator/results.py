@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from .addressing import SubnetPool
 from .folders import check_target, write_folder
+from .loader import write_document
 from .model.clock import collector_paused
 from .scenario import Scenario
 
@@ -55,9 +55,7 @@ class Result:
         self.events.to_csv(folder / "events.csv", index=False)
         self.holders.to_csv(folder / "holders.csv", index=False)
         (folder / "summary.json").write_text(json.dumps(self.summary, indent=2) + "\n")
-        (folder / "scenario.resolved.yaml").write_text(
-            yaml.safe_dump(self.scenario.to_document(), sort_keys=False)
-        )
+        (folder / "scenario.resolved.yaml").write_text(write_document(self.scenario.to_document()))
         plot_utilization(
             self.subnets,
             self.events,

@@ -77,6 +77,23 @@ def test_resolved_scenario_has_defaults_and_reloads_to_the_same_scenario(tmp_pat
     assert simulator.load_scenario(document) == result.scenario
 
 
+def test_names_that_read_as_numbers_are_quoted_in_the_resolved_scenario(tmp_path):
+    """``1e3`` and ``0o17`` are text to YAML 1.1 (PyYAML's dumper leaves them bare) but
+    numbers to the loader: the resolved scenario quotes them, so that it loads again."""
+    doc = _doc()
+    doc["description"] = "1.5e3"
+    doc["network"]["vnets"][0]["name"] = "0o17"
+    subnets = doc["network"]["vnets"][0]["subnets"]
+    subnets[1]["name"] = "1e3"
+    doc["clusters"][0]["pod_subnet"] = "1e3"
+    result = simulator.run(doc)
+    text = (result.save(tmp_path / "r") / "scenario.resolved.yaml").read_text()
+    assert "name: '1e3'" in text and "name: '0o17'" in text
+    again = simulator.load_scenario(tmp_path / "r" / "scenario.resolved.yaml")
+    assert again == result.scenario
+    assert again.description == "1.5e3"
+
+
 def test_allocated_equals_the_sum_of_node_holdings_at_the_end():
     result = simulator.run(_doc())
     last = result.nnc.groupby("node").tail(1)
