@@ -5,28 +5,47 @@ any of them into one line and exit status 2::
 
     IpsimError
     ├── ScenarioError        a scenario file or document is wrong (names file, field, value)
-    └── OutputExistsError    a results folder exists and --force was not given
+    └── OutputError          an output cannot be written where asked (refused or failed)
+        └── OutputExistsError    a results folder exists and --force was not given
 """
 
 from __future__ import annotations
 
 import itertools
 import math
+import re
 import reprlib
+from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["IpsimError", "OutputExistsError", "ScenarioError", "format_path"]
+__all__ = [
+    "IpsimError",
+    "Name",
+    "OutputError",
+    "OutputExistsError",
+    "ScenarioError",
+    "Terminated",
+    "format_path",
+    "item_keys",
+    "raise_terminated",
+]
 
 
 class IpsimError(Exception):
     """Base class of every error meant for the user rather than for a traceback."""
 
 
+class Name(str):
+    """A list item's name in a location: rendered ``[name]``, as ``--set`` accepts it."""
+
+
 def format_path(loc: tuple[Any, ...] | list[Any]) -> str:
-    """Render a location such as ``("clusters", 0, "max_pods")`` as ``clusters[0].max_pods``."""
+    """Render a location such as ``("clusters", Name("aks1"), "max_pods")`` as
+    ``clusters[aks1].max_pods``; an int is an index (``clusters[0]``)."""
     out = ""
     for part in loc:
-        if isinstance(part, int):
+        if isinstance(part, int | Name):
             out += f"[{part}]"
         else:
             out += ("." if out else "") + _printable(str(part))
@@ -34,9 +53,30 @@ def format_path(loc: tuple[Any, ...] | list[Any]) -> str:
 
 
 def _printable(text: str) -> str:
-    """``text`` as is, or quoted with escapes when it holds a line break or another
-    control character: an error stays one line on a terminal."""
-    return text if text.isprintable() else repr(text)
+    """``text`` as is, or quoted with escapes when it is empty or holds a line break or
+    another control character: an error stays one line on a terminal and names every key."""
+    return text if text.isprintable() and text else repr(text)
+
+
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_-]*[A-Za-z_][A-Za-z0-9_-]*")
+
+
+def _name_of(item: Any) -> Any:
+    return item.get("name") if isinstance(item, dict) else getattr(item, "name", None)
+
+
+def item_keys(items: Sequence[Any]) -> list[Name | int]:
+    """How a location names each of ``items`` (mappings or models): by its name where it
+    has one that no sibling shares and that ``--set KEY[name]`` can spell (letters,
+    digits, ``_`` and ``-``, not only digits); by its index otherwise."""
+    names = [_name_of(item) for item in items]
+    counts = Counter(name for name in names if isinstance(name, str))
+    return [
+        Name(name)
+        if isinstance(name, str) and counts[name] == 1 and _PLAIN_NAME.fullmatch(name)
+        else index
+        for index, name in enumerate(names)
+    ]
 
 
 class _Brief(reprlib.Repr):
@@ -117,5 +157,21 @@ class ScenarioError(IpsimError):
         return f"{head}{where}{self.message}{got}"
 
 
-class OutputExistsError(IpsimError):
+class Terminated(BaseException):
+    """SIGTERM, raised where the program is (see :func:`raise_terminated`), so that staged
+    results are removed on the way out as for Ctrl-C. A BaseException, like
+    KeyboardInterrupt: no ``except Exception`` swallows it."""
+
+
+def raise_terminated(signum: int, frame: Any) -> None:
+    """A SIGTERM handler: ``signal.signal(signal.SIGTERM, raise_terminated)``."""
+    raise Terminated
+
+
+class OutputError(IpsimError):
+    """An output folder or file cannot be written where it was asked for: the target is
+    refused (not ipsim's to replace) or the system failed (disk full, read-only)."""
+
+
+class OutputExistsError(OutputError):
     """The results folder exists already and overwriting was not asked for."""

@@ -11,6 +11,7 @@ command line's entry point alone (exit status 2, exactly one line on stderr), th
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -39,8 +40,45 @@ def _bytes(content: bytes) -> Callable[[Path], None]:
     return lambda path: path.write_bytes(content)
 
 
+#: A scenario whose job's lifetimes come from the CSV file next to it, named as it is.
+EMPIRICAL = (CORPUS / "empirical-not-numbers.yaml").read_text("utf-8")
+
+
+def _lifetimes(make: Callable[[Path], None]) -> Callable[[Path], None]:
+    """A scenario at ``path`` reading lifetimes from ``path`` with .csv, made by ``make``."""
+
+    def made(path: Path) -> None:
+        csv = path.with_suffix(".csv")
+        path.write_text(EMPIRICAL.replace("lifetimes.csv", csv.name), encoding="utf-8")
+        make(csv)
+
+    return made
+
+
 #: Cases made by the test: name -> (how to make it, fragments of its error).
 MADE: dict[str, tuple[Callable[[Path], None], list[str]]] = {
+    "empirical-directory.yaml": (
+        _lifetimes(_directory),
+        [
+            "workloads[etl].lifetime.file: ",
+            "empirical-directory.csv is a directory, not a lifetime file",
+        ],
+    ),
+    "empirical-fifo.yaml": (
+        _lifetimes(os.mkfifo),
+        [
+            "workloads[etl].lifetime.file: ",
+            "empirical-fifo.csv is a named pipe (FIFO), not a lifetime file",
+        ],
+    ),
+    "empirical-too-large.yaml": (
+        _lifetimes(_bytes(b"seconds,note\n" + b"30,x\n" * 5_000_000)),
+        [
+            "workloads[etl].lifetime.file: ",
+            "empirical-too-large.csv is 25000013 bytes; ",
+            "lifetime files are limited to 20000000 bytes",
+        ],
+    ),
     "a-directory.yaml": (_directory, ["is a directory, not a scenario file"]),
     "latin-1.yaml": (_bytes(b"name: caf\xe9\n"), ["is not UTF-8 text (bad byte at offset 9)"]),
     "utf-16.yaml": (_bytes("name: bad\n".encode("utf-16")), ["is not UTF-8 text", "offset 0"]),
@@ -182,10 +220,30 @@ def test_a_huge_file_and_an_endless_one_are_refused_unread(tmp_path):
     big = tmp_path / "big.yaml"
     big.write_bytes(b"# " + b"x" * 6_000_000 + b"\n")
     assert "scenario files are limited to 5000000 bytes" in str(_refusal(big))
-    endless = Path("/dev/zero")
+    # A regular file whose size the system does not report, and that never ends.
+    endless = Path("/proc/self/pagemap")
     if endless.exists():
         tracemalloc.start()
         assert "larger than allowed" in str(_refusal(endless))
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         assert peak < 20_000_000
+
+
+def test_a_fifo_and_a_device_are_refused_without_waiting(tmp_path):
+    """Opening a FIFO that has no writer waits forever, reading /dev/zero never ends: both
+    are refused before anything is read, in a process that must end within the timeout."""
+    fifo = tmp_path / "pipe.yaml"
+    os.mkfifo(fifo)
+    done = subprocess.run(
+        [sys.executable, "-m", "simulator", "validate", str(fifo), "/dev/zero"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        f"error: {fifo}: is a named pipe (FIFO), not a scenario file",
+        "error: /dev/zero: is a character device, not a scenario file",
+    ]

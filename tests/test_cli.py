@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from conftest import make_scenario
@@ -58,7 +59,7 @@ def test_bad_scenario_gives_one_line_and_exit_2(tmp_path):
         assert done.returncode == 2
         assert "Traceback" not in done.stderr
         assert done.stderr.strip().splitlines() == [
-            f"error: {scenario}: clusters[0].node_pools[0].max_pods: "
+            f"error: {scenario}: clusters[aks1].node_pools[user].max_pods: "
             "must be between 10 and 250 (got 300)"
         ]
 
@@ -119,3 +120,88 @@ def test_schema_accepts_the_shipped_scenarios_and_rejects_mistakes():
     doc["duration"] = "10 minutes"
     messages = " ".join(e.message for e in validator.iter_errors(doc))
     assert "max_pod" in messages and "10 minutes" in messages
+
+
+#: Runs the console script's entry point with Ctrl-C pressed while it imports MODULE.
+_INTERRUPTED_IMPORT = """
+import sys
+
+class PressCtrlC:
+    def find_spec(self, name, path=None, target=None):
+        if name == {module!r}:
+            raise KeyboardInterrupt
+        return None
+
+sys.meta_path.insert(0, PressCtrlC())
+sys.argv = ["ipsim", "validate", "nothing.yaml"]
+from simulator.__main__ import main
+main()
+"""
+
+
+@pytest.mark.parametrize("module", ["click", "pydantic", "pandas", "simulator.cli"])
+def test_ctrl_c_while_the_command_loads_is_one_line(module, tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-c", _INTERRUPTED_IMPORT.format(module=module)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert done.returncode == 130, done.stderr
+    assert done.stderr == "interrupted: no results were written\n"
+    assert done.stdout == ""
+
+
+def test_the_package_loads_without_pandas_or_pydantic():
+    """So that the entry point can catch Ctrl-C before the heavy modules load."""
+    code = "import sys, simulator; print(sorted({'pandas', 'pydantic'} & set(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.stdout.strip() == "[]", done.stderr
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+def test_non_finite_options_are_refused_as_not_finite(tmp_path, value):
+    from click.testing import CliRunner
+
+    from simulator.cli import cli
+
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(yaml.safe_dump(make_scenario(duration="1m")))
+    runner = CliRunner()
+    spelt = {"nan": ".nan", "inf": ".inf", "-inf": "-.inf"}[value]  # YAML's spelling
+    done = runner.invoke(cli, ["plan", str(scenario), "--checks", f"max_ip_wait={spelt}"])
+    assert done.exit_code == 2
+    assert done.stderr == (
+        f"error: {scenario}: checks.max_ip_wait: must be finite: a duration such as 30s, 10m, "
+        f"2h or 1d (got {float(value):g})\n"
+    )
+    results = tmp_path / "r"
+    assert runner.invoke(cli, ["run", str(scenario), "-o", str(results)]).exit_code == 0
+    done = runner.invoke(cli, ["export-metrics", str(results), "--step", value])
+    assert done.exit_code == 2
+    assert done.stderr == f"error: --step: must be finite (got {float(value)!r})\n"
+    assert not (tmp_path / "plan").exists() and not (results / "metrics.om").exists()
+
+
+def test_a_sweep_whose_runs_all_fail_exits_2_as_compare_does(tmp_path):
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(yaml.safe_dump(make_scenario(duration="1m")))
+    bad = "clusters[aks1].node_pools[user].max_pods=5,6"
+    expected = (
+        f"error: {scenario}: every run failed; first error: clusters[aks1].node_pools[user]"
+        ".max_pods: must be between 10 and 250 (got 5)"
+    )
+    from click.testing import CliRunner
+
+    from simulator.cli import cli
+
+    for command in ("sweep", "compare"):
+        args = [command, str(scenario), "--set", bad, "-o", str(tmp_path / command), "-j", "1"]
+        done = CliRunner().invoke(cli, args)
+        assert done.exit_code == 2, done.stdout
+        if command == "sweep":
+            assert done.stderr.splitlines() == [expected]
+        else:
+            assert done.stderr.splitlines()[0].startswith(f"error: {scenario}: variant ")
+        assert not (tmp_path / command).exists()

@@ -18,7 +18,7 @@ from simulator import ScenarioError, load_scenario
 from conftest import make_scenario
 
 SCENARIOS = sorted((Path(__file__).resolve().parents[1] / "scenarios").glob("*.yaml"))
-POOL = "clusters[0].node_pools[0]"
+POOL = "clusters[aks1].node_pools[user]"
 
 
 def _ipsim(*args: str) -> subprocess.CompletedProcess[str]:
@@ -152,7 +152,7 @@ CASES = [
         "replicas-text",
         _doc(_in_workload("replicas", "many")),
         ("valid integer", "(got 'many')"),
-        "workloads[0].replicas",
+        "workloads[web].replicas",
     ),
     Case(
         "count-negative",
@@ -164,7 +164,7 @@ CASES = [
         "cni-overlay",
         _doc(_in_cluster("cni", "overlay")),
         ("'dynamic'", "'traditional'", "(got 'overlay')"),
-        "clusters[0].cni",
+        "clusters[aks1].cni",
     ),
     Case(
         "duration-negative",
@@ -284,7 +284,7 @@ def test_misspelt_required_key_is_reported_as_unknown(tmp_path):
 @pytest.mark.parametrize(
     ("mutate", "path"),
     [
-        (_in_workload("replicas", True), "workloads[0].replicas"),
+        (_in_workload("replicas", True), "workloads[web].replicas"),
         (_in_pool("count", True), f"{POOL}.count"),
         (_top("seed", False), "seed"),
     ],
@@ -354,3 +354,78 @@ def test_python_object_tags_are_refused(tmp_path):
     file.write_text("name: !!python/object/apply:os.system ['echo owned']\n", encoding="utf-8")
     err = _reject(file)
     assert str(err).startswith(f"{file}: invalid YAML")
+
+
+# --- numbers as a user means them (YAML 1.1 spellings) ----------------------------------
+
+#: Plain scalars and what ipsim reads them as: numbers the way Python and YAML 1.2 read
+#: them, and the spellings YAML 1.1 would turn into other numbers kept as text.
+READ_AS = [
+    ("10", 10), ("+10", 10), ("-0", 0), ("1_000", 1000), ("0x1F", 31), ("0o17", 15),
+    ("0b101", 5), ("1.5", 1.5), (".5", 0.5), ("1.", 1.0), ("1e3", 1000.0),
+    ("1.5E+3", 1500.0), ("010.5", 10.5), ("true", True), ("False", False), ("~", None),
+    ("null", None), ("010", "010"), ("08", "08"), ("1:30", "1:30"), ("17:30:00", "17:30:00"),
+    ("yes", "yes"), ("No", "No"), ("on", "on"), ("OFF", "OFF"), ("y", "y"),
+    ("2025-01-01", "2025-01-01"), ("=", "="), ("<<", "<<"), ("1_", "1_"), ("0x", "0x"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "value"), READ_AS, ids=[t for t, _ in READ_AS])
+def test_plain_scalars_are_read_as_yaml_1_2_reads_them(text, value):
+    from simulator.scenario.loader import read_value
+
+    got = read_value(text)
+    assert got == value and type(got) is type(value)
+
+
+def test_special_floats_stay_floats_and_are_refused_as_not_finite():
+    import math
+
+    from simulator.scenario.loader import read_value
+
+    assert math.isnan(read_value(".nan")) and read_value("-.inf") == -math.inf
+    doc = make_scenario()
+    doc["network"]["exhaustion"] = {"upper_percent": read_value(".inf")}
+    assert (
+        str(_reject(doc)) == "network.exhaustion.upper_percent: must be a finite number (got inf)"
+    )
+
+
+def test_a_set_value_is_read_as_a_scenario_file_reads_it(tmp_path):
+    from simulator.scenario.variants import apply_settings, parse_settings
+
+    ((_, values),) = parse_settings(["clusters[aks1].node_pools[user].count=010,0x2,1_0,yes"])
+    assert values == ["010", 2, 10, "yes"]
+    doc = apply_settings(make_scenario(), {f"{POOL}.count": values[0]})
+    err = _reject(doc)
+    assert err.path == f"{POOL}.count"
+    assert "010 is not a number here (YAML 1.1 reads a leading 0 as octal)" in err.message
+
+
+def test_text_fields_take_yaml_1_1_spellings_as_written(tmp_path):
+    doc = yaml.safe_dump(make_scenario(), sort_keys=False)
+    doc = doc.replace("name: test", "name: test\ndescription: no", 1)
+    doc = doc.replace("name: user", "name: on", 1).replace("node_pool: user", "node_pool: on")
+    scenario = load_scenario(_text(doc)(tmp_path / "s.yaml"))
+    assert scenario.description == "no"
+    assert scenario.clusters[0].node_pools[0].name == "on"
+
+
+def test_merge_keys_are_supported_and_own_keys_win(tmp_path):
+    doc = make_scenario()
+    text = yaml.safe_dump(doc, sort_keys=False)
+    pool = (
+        "  - name: user\n    count: 1\n    node_subnet: nodesubnet\n    system_pods_per_node: 0\n"
+    )
+    assert pool in text
+    text = text.replace(
+        pool,
+        "  - &pool\n" + pool.replace("  - name", "    name", 1)
+        + "  - <<: *pool\n    name: batch\n    count: 3\n",
+    )  # fmt: skip
+    scenario = load_scenario(_text(text)(tmp_path / "s.yaml"))
+    batch = scenario.clusters[0].node_pools[1]
+    assert (batch.name, batch.count, batch.node_subnet) == ("batch", 3, "nodesubnet")
+    # A key given twice in the mapping itself is still refused.
+    twice = text.replace("    count: 3\n", "    count: 3\n    count: 4\n")
+    assert "duplicate key 'count'" in str(_reject(_text(twice)(tmp_path / "t.yaml")))

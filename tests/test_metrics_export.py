@@ -2,6 +2,7 @@
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +14,9 @@ from prometheus_client.openmetrics.parser import text_string_to_metric_families
 import simulator
 from simulator.results.metrics import (
     DEFAULT_START,
+    MAX_ROWS,
     METRICS,
+    MetricsError,
     load_series,
     parse_start,
     write_metrics,
@@ -153,8 +156,7 @@ def test_cli_refuses_a_folder_that_is_not_results(tmp_path):
     done = ipsim("export-metrics", tmp_path)
     assert done.returncode == 2
     assert (
-        done.stderr.strip()
-        == f"error: {tmp_path}: not a results folder (scenario.resolved.yaml is missing)"
+        done.stderr.strip() == f"error: {tmp_path}: not a results folder (summary.json is missing)"
     )
 
 
@@ -260,3 +262,184 @@ def test_plot_nnc_unknown_node_lists_the_nodes(results):
     assert "nodes in nnc.csv: aks-user-09019107-vmss000000, aks-user-09019107-vmss000001" in (
         done.output
     )
+
+
+# --- damaged and edited results ---------------------------------------------------------
+
+
+def _edit_csv(name, change):
+    def edit(folder):
+        frame = pd.read_csv(folder / name, keep_default_na=False, dtype=str)
+        changed = change(frame)  # a new frame, or None when it changed this one
+        (frame if changed is None else changed).to_csv(folder / name, index=False)
+
+    return edit
+
+
+def _text(name, content):
+    def edit(folder):
+        data = content(folder) if callable(content) else content
+        (folder / name).write_bytes(data if isinstance(data, bytes) else data.encode())
+
+    return edit
+
+
+def _summary(change):
+    def edit(folder):
+        data = json.loads((folder / "summary.json").read_text())
+        data = change(data)
+        (folder / "summary.json").write_text(json.dumps(data))
+
+    return edit
+
+
+def _set_cell(column, value, row=0):
+    def change(frame):
+        frame.loc[row, column] = value
+
+    return change
+
+
+#: (edit of a results folder, fragment of the one error line export-metrics prints)
+TAMPERED = {
+    "nnc-binary": (_text("nnc.csv", bytes(range(256)) * 8), "nnc.csv: not a CSV file"),
+    "nnc-empty": (_text("nnc.csv", ""), "nnc.csv: not a CSV file (No columns to parse"),
+    "nnc-missing-column": (
+        _edit_csv("nnc.csv", lambda f: f.drop(columns=["requested_ips"])),
+        "nnc.csv: column requested_ips is missing; is it a results file as ipsim wrote it?",
+    ),
+    "nnc-nan-count": (
+        _edit_csv("nnc.csv", _set_cell("assigned_ips", "nan")),
+        "nnc.csv: line 2, column assigned_ips: must be a whole number from 0 to 4294967296 "
+        "(got 'nan')",
+    ),
+    "nnc-text-count": (
+        _edit_csv("nnc.csv", _set_cell("secondary_ips", "many", 3)),
+        "line 5, column secondary_ips: must be a whole number",
+    ),
+    "nnc-huge-count": (
+        _edit_csv("nnc.csv", _set_cell("max_ips", "1e300")),
+        "column max_ips: must be a whole number from 0 to 4294967296 (got 1e+300)",
+    ),
+    "nnc-fraction": (
+        _edit_csv("nnc.csv", _set_cell("batch_size", "2.5")),
+        "column batch_size: must be a whole number",
+    ),
+    "nnc-negative-time": (
+        _edit_csv("nnc.csv", _set_cell("time_s", "-5")),
+        "line 2, column time_s: must be a time from 0 to the run's 600 s (got -5)",
+    ),
+    "nnc-time-after-the-end": (
+        _edit_csv("nnc.csv", _set_cell("time_s", "1e9")),
+        "column time_s: must be a time from 0 to the run's 600 s",
+    ),
+    "nnc-time-backwards": (
+        _edit_csv("nnc.csv", lambda f: f.__setitem__("time_s", f["time_s"].iloc[::-1].values)),
+        "goes back in time",
+    ),
+    "nnc-flag": (_edit_csv("nnc.csv", _set_cell("exhausted", "maybe")), "must be True or False"),
+    "nnc-empty-node": (_edit_csv("nnc.csv", _set_cell("node", "")), "column node: must be a name"),
+    "summary-not-json": (_text("summary.json", "{nope"), "summary.json: not valid JSON"),
+    "summary-a-list": (_text("summary.json", "[1, 2]"), "duration_s must be a positive number"),
+    "summary-deep": (_text("summary.json", "[" * 100_000), "summary.json: not valid JSON"),
+    "summary-nan-duration": (
+        _summary(lambda d: {**d, "duration_s": float("nan")}),
+        "duration_s must be a positive number of seconds (got nan)",
+    ),
+    "summary-text-duration": (
+        _summary(lambda d: {**d, "duration_s": "600"}),
+        "duration_s must be a positive number of seconds (got '600')",
+    ),
+    "summary-no-subnets": (
+        _summary(lambda d: {**d, "subnets": 3}),
+        "subnets must map each subnet to its figures and cidr",
+    ),
+    "summary-endless-run": (
+        _summary(lambda d: {**d, "duration_s": 1e300}),
+        "the run's sample interval (10 s) over 1e+300 s gives about 4e+299 rows",
+    ),
+    "scenario-not-a-mapping": (
+        _text("scenario.resolved.yaml", "clusters: 5\n"),
+        "clusters must be a list of clusters with names",
+    ),
+    "scenario-python-tag": (
+        _text("scenario.resolved.yaml", "!!python/object/apply:os.system ['true']\n"),
+        "scenario.resolved.yaml: invalid YAML",
+    ),
+    "nodes-twice": (
+        _edit_csv("nodes.csv", lambda f: f.loc.__setitem__((1, "node"), f.loc[0, "node"])),
+        "nodes.csv: line 3: node 'aks-user-09019107-vmss000000' twice",
+    ),
+    "nodes-bad-deletion": (
+        _edit_csv("nodes.csv", _set_cell("deleted_s", "soon")),
+        "nodes.csv: line 2, column deleted_s: must be a time",
+    ),
+    "nodes-missing-node": (
+        _edit_csv("nodes.csv", lambda f: f.drop(index=0)),
+        "node 'aks-user-09019107-vmss000000' of nnc.csv is missing",
+    ),
+    "subnets-one-row": (
+        _text("subnets.csv", "time_s,subnet\n0.0,podsubnet\n"),
+        "subnets.csv: the first two rows must be sample times 0 and the step",
+    ),
+}
+
+
+@pytest.fixture
+def damaged(results, tmp_path):
+    made = []
+
+    def copy(edit):
+        made.append(edit)
+        folder = tmp_path / f"r{len(made)}"
+        shutil.copytree(results, folder)
+        edit(folder)
+        return folder
+
+    return copy
+
+
+@pytest.mark.parametrize("case", list(TAMPERED))
+def test_damaged_results_are_one_line_naming_the_file(damaged, case):
+    from click.testing import CliRunner
+
+    from simulator.cli import cli
+
+    edit, fragment = TAMPERED[case]
+    folder = damaged(edit)
+    done = CliRunner().invoke(cli, ["export-metrics", str(folder)])
+    assert done.exit_code == 2, done.output
+    (line,) = done.stderr.splitlines()
+    assert line.startswith(f"error: {folder}"), line
+    assert fragment in line, line
+    assert not (folder / "metrics.om").exists()
+    if case.startswith(("nnc-", "summary-not")):
+        node = "aks-user-09019107-vmss000001"
+        done = CliRunner().invoke(cli, ["plot", "nnc", str(folder), "--node", node])
+        assert done.exit_code == 2 and fragment in done.stderr
+
+
+def test_a_byte_order_mark_in_results_files_is_read(damaged):
+    def bom(folder):
+        for name in ("nnc.csv", "nodes.csv", "subnets.csv"):
+            path = folder / name
+            path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+
+    assert len(load_series(damaged(bom))) == len(load_series(damaged(lambda folder: None)))
+
+
+def test_a_step_that_would_make_an_enormous_export_is_refused_unbuilt(results, tmp_path):
+    import tracemalloc
+
+    tracemalloc.start()
+    with pytest.raises(MetricsError) as info:
+        write_metrics(results, tmp_path / "m.om", step=1e-6)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    # 6e8 sample times, and the 4 nodes' 2.01e9 node-samples.
+    assert str(info.value) == (
+        "--step 1e-06 gives about 2,610,000,005 rows (sample times, and nodes × sample "
+        f"times); at most {MAX_ROWS:,}: use --step 0.000522 or more"
+    )
+    assert peak < 300_000_000  # the export itself would hold some 40 GB
+    assert not (tmp_path / "m.om").exists()

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 import simulator
+from simulator.errors import OutputError
 
 from conftest import make_scenario
 
@@ -17,6 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 FILES = {
     "summary.json", "subnets.csv", "nnc.csv", "nodes.csv", "pods.csv", "events.csv",
     "scenario.resolved.yaml", "utilization.png", "holders.csv", "holders.png",
+    ".ipsim-results.json",
 }  # fmt: skip
 
 
@@ -75,6 +77,23 @@ def test_resolved_scenario_has_defaults_and_reloads_to_the_same_scenario(tmp_pat
     assert simulator.load_scenario(document) == result.scenario
 
 
+def test_names_that_read_as_numbers_are_quoted_in_the_resolved_scenario(tmp_path):
+    """``1e3`` and ``0o17`` are text to YAML 1.1 (PyYAML's dumper leaves them bare) but
+    numbers to the loader: the resolved scenario quotes them, so that it loads again."""
+    doc = _doc()
+    doc["description"] = "1.5e3"
+    doc["network"]["vnets"][0]["name"] = "0o17"
+    subnets = doc["network"]["vnets"][0]["subnets"]
+    subnets[1]["name"] = "1e3"
+    doc["clusters"][0]["pod_subnet"] = "1e3"
+    result = simulator.run(doc)
+    text = (result.save(tmp_path / "r") / "scenario.resolved.yaml").read_text()
+    assert "name: '1e3'" in text and "name: '0o17'" in text
+    again = simulator.load_scenario(tmp_path / "r" / "scenario.resolved.yaml")
+    assert again == result.scenario
+    assert again.description == "1.5e3"
+
+
 def test_allocated_equals_the_sum_of_node_holdings_at_the_end():
     result = simulator.run(_doc())
     last = result.nnc.groupby("node").tail(1)
@@ -103,16 +122,20 @@ def test_same_seed_gives_byte_identical_files_across_processes(tmp_path):
 
 def test_existing_folder_is_not_overwritten_without_force(tmp_path):
     result = simulator.run(_doc())
-    target = tmp_path / "r"
-    target.mkdir()
-    (target / "keep.txt").write_text("mine")
+    target = result.save(tmp_path / "r")
+    before = (target / "summary.json").read_bytes()
     with pytest.raises(simulator.OutputExistsError):
         result.save(target)
-    assert (target / "keep.txt").read_text() == "mine"
     result.save(target, force=True)
-    assert not (target / "keep.txt").exists()
+    assert (target / "summary.json").read_bytes() == before
     assert {p.name for p in target.iterdir()} == FILES
     assert [p.name for p in tmp_path.iterdir()] == ["r"]  # no staging folder left
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "keep.txt").write_text("mine")
+    with pytest.raises(OutputError, match="not a results folder written by ipsim"):
+        result.save(mine, force=True)
+    assert (mine / "keep.txt").read_text() == "mine"
 
 
 def test_a_failed_save_leaves_nothing_behind(tmp_path, monkeypatch):

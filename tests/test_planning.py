@@ -163,7 +163,12 @@ def test_compare_table_and_chart(tmp_path):
     assert table.loc[("dynamic", "podsubnet"), "peak_allocated"] == 99
     assert table.loc[("dynamic", "nodesubnet"), "peak_allocated"] == 3
     out = result.save(tmp_path / "cmp")
-    assert {p.name for p in out.iterdir()} == {"comparison.csv", "runs.csv", "comparison.png"}
+    assert {p.name for p in out.iterdir()} == {
+        "comparison.csv",
+        "runs.csv",
+        "comparison.png",
+        ".ipsim-results.json",
+    }
 
 
 def test_compare_cli_with_set_and_replicas(tmp_path):

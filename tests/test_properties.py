@@ -3,21 +3,31 @@
 Loader: random documents, random bytes and random mutations of valid scenarios either
 load or raise the project's own error (an :class:`IpsimError`), never anything else; the
 command line turns those errors into one line and exit status 2. Absurd sizes are
-refused before any memory is spent.
+refused before any memory is spent. A number is read as written or refused, never
+read as another number.
+
+Outputs and faults: ``--force`` never deletes a file of the user's, whatever a folder
+holds; damaged results files give valid series or the project's error; a chart's name
+from any node name stays in its folder; any ``--dask`` text is parsed or refused.
 
 Model: small random scenarios (subnet sizes down to /29, both CNI modes, pool monitor
 v1 and v2, exhaustion, deployments, jobs, daemonsets, autoscaler, scale, rollout and
 upgrade actions) run with :func:`simulator.model.invariants.check` at every change point; a
 v1 node quiet before the drain keeps minFree addresses unassigned; after every workload
-and node pool is scaled to 0 every address is free again.
+and node pool is scaled to 0 (autoscaled pools by the autoscaler) every address is free
+again.
 
 Counts per profile: see docs/reliability.md (HYPOTHESIS_PROFILE=nightly for more).
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
+import os
+import re
+import shutil
 import subprocess
 import sys
 import time
@@ -259,6 +269,238 @@ def test_the_command_line_reports_mutations_in_one_line_each(tmp_path):
         assert line == f"error: {_outcome(file)}"
 
 
+# --- numbers as written ----------------------------------------------------------------
+
+_INT_TEXT = st.integers(0, 300_000)
+#: Spellings of numbers: plain, signed, grouped, hex, octal, binary, and YAML 1.1's base-60
+#: and leading-zero forms, floats and words that YAML 1.1 reads as booleans.
+NUMBER_TEXT = st.one_of(
+    _INT_TEXT.map(str),
+    _INT_TEXT.map(lambda n: f"+{n}"),
+    _INT_TEXT.map(lambda n: f"-{n}"),
+    _INT_TEXT.map(lambda n: f"{n:_}"),
+    _INT_TEXT.map(lambda n: f"0x{n:x}"),
+    _INT_TEXT.map(lambda n: f"0o{n:o}"),
+    _INT_TEXT.map(lambda n: f"0b{n:b}"),
+    _INT_TEXT.map(lambda n: f"0{n}"),
+    st.tuples(st.integers(0, 99), st.integers(0, 59)).map(lambda t: f"{t[0]}:{t[1]:02d}"),
+    st.tuples(st.integers(0, 23), st.integers(0, 59), st.integers(0, 59)).map(
+        lambda t: f"{t[0]}:{t[1]:02d}:{t[2]:02d}"
+    ),
+    st.floats(0, 1e6, allow_nan=False).map(repr),
+    st.sampled_from(
+        [
+            "1e3",
+            "1E3",
+            "2.5e2",
+            ".inf",
+            ".nan",
+            "yes",
+            "no",
+            "on",
+            "off",
+            "y",
+            "1_0_0",
+            "0_1",
+            "00",
+            "0x_1",
+            "1__0",
+            "٣",
+        ]
+    ),
+)
+
+
+def _meant(text: str) -> int | None:
+    """The whole number a user means by ``text``: Python's reading of an integer literal,
+    without the leading zeros YAML 1.1 reads as octal; None if it is no integer."""
+    if not text.isascii() or re.fullmatch(r"[-+]?0[0-9_]+", text):
+        return None  # ambiguous: 8 for YAML 1.1, 10 for a reader of 010
+    try:
+        return int(text, 0)
+    except ValueError:
+        return None
+
+
+@settings(max_examples=examples(150))
+@given(NUMBER_TEXT)
+def test_a_count_is_read_as_written_or_refused_never_another_number(tmp_path_factory, text):
+    doc = yaml.safe_dump(make_scenario(replicas=1), sort_keys=False)
+    file = tmp_path_factory.mktemp("num") / "s.yaml"
+    file.write_text(doc.replace("replicas: 1", f"replicas: {text}", 1), encoding="utf-8")
+    outcome = _outcome(file)
+    meant = _meant(text)
+    if isinstance(outcome, Scenario):
+        assert outcome.workloads[0].replicas == meant, text
+        return
+    assert isinstance(outcome, ScenarioError)
+    assert outcome.path == "workloads[web].replicas", outcome
+    assert meant is None or not 0 <= meant <= 200_000, f"{text} means {meant}: {outcome}"
+    if re.fullmatch(r"[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+|[-+]?0[0-9_]+", text):
+        assert "YAML 1.1" in outcome.message  # the hint says why it is not a number
+
+
+# --- results folders under --force --------------------------------------------------------
+
+#: What may be found in an existing folder: files anywhere, hidden ones, names ipsim writes
+#: elsewhere, links, a broken mark.
+FOLDER_EDITS = st.lists(
+    st.one_of(
+        st.tuples(
+            st.just("file"),
+            st.sampled_from(
+                [
+                    "a.txt",
+                    ".hidden",
+                    "sub/x.csv",
+                    "summary.json.bak",
+                    "replica-000/notes",
+                    "nnc.csv/inner",
+                ]
+            ),
+        ),
+        st.tuples(st.just("remove"), st.sampled_from(["subnets.csv", "sub/nnc.csv"])),
+        st.tuples(st.just("link"), st.sampled_from(["ln.csv", "sub/ln"])),
+        st.tuples(st.just("mark"), st.sampled_from(["", "{}", "[", '{"written_by": "ipsim"}'])),
+    ),
+    max_size=4,
+)
+
+
+def _ipsim_folder(folder: Path) -> None:
+    (folder / "subnets.csv").write_text("time_s\n0\n")
+    (folder / "sub").mkdir()
+    (folder / "sub" / "nnc.csv").write_text("time_s\n0\n")
+
+
+@settings(max_examples=examples(200))
+@given(FOLDER_EDITS, st.booleans())
+def test_force_never_deletes_a_file_ipsim_did_not_write(tmp_path_factory, edits, written):
+    from simulator.errors import OutputError
+    from simulator.results.folders import RESULTS_MARK, write_folder
+
+    root = tmp_path_factory.mktemp("force")
+    target = root / "out"
+    if written:
+        write_folder(target, _ipsim_folder)
+    else:
+        target.mkdir()
+    (root / "outside.txt").write_text("mine")
+    foreign: dict[Path, bytes] = {}
+    for kind, name in edits:
+        path = target / name
+        if kind == "file" and not path.parent.is_file() and not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(b"users " + name.encode())
+            foreign[path] = path.read_bytes()
+        elif kind == "remove":
+            path.unlink(missing_ok=True)
+        elif kind == "link" and path.parent.is_dir() and not os.path.lexists(path):
+            path.symlink_to(root / "outside.txt")
+            foreign[path] = b"link"
+        elif kind == "mark" and target.is_dir():
+            (target / RESULTS_MARK).write_text(name)
+    with contextlib.suppress(OutputError):
+        write_folder(target, _ipsim_folder, force=True)
+    for path, content in foreign.items():
+        assert os.path.lexists(path), f"{path} was deleted"
+        if content != b"link":
+            assert path.read_bytes() == content
+    assert (root / "outside.txt").read_text() == "mine"
+    assert sorted(p.name for p in root.iterdir()) == ["out", "outside.txt"]  # no staging
+
+
+# --- damaged results ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def results_folder(tmp_path_factory) -> Path:
+    from simulator import run
+
+    return run(make_scenario(nodes=2, replicas=10, duration="2m")).save(
+        tmp_path_factory.mktemp("res") / "r"
+    )
+
+
+RESULT_FILES = ["nnc.csv", "nodes.csv", "summary.json", "subnets.csv", "scenario.resolved.yaml"]
+
+
+@settings(max_examples=examples(150))
+@given(
+    st.sampled_from(RESULT_FILES),
+    st.integers(0, 10_000),
+    st.sampled_from(["truncate", "insert", "replace"]),
+    st.sampled_from(
+        [
+            b"",
+            b",",
+            b"\n",
+            b"nan",
+            b"-1",
+            b"1e999",
+            b"x",
+            b'"',
+            b"\x00",
+            b"\xff",
+            b"[",
+            b"{",
+            b"99999999999999999999",
+            b":",
+            b"True",
+        ]
+    ),
+)
+def test_damaged_results_never_crash_the_export(
+    results_folder, tmp_path_factory, name, at, how, junk
+):
+    from simulator.results.metrics import load_series
+
+    folder = tmp_path_factory.mktemp("dmg")
+    for file in RESULT_FILES:
+        shutil.copy(results_folder / file, folder / file)
+    raw = (folder / name).read_bytes()
+    at %= len(raw) + 1
+    raw = {"truncate": raw[:at], "insert": raw[:at] + junk + raw[at:],
+           "replace": raw[:at] + junk + raw[at + len(junk):]}[how]  # fmt: skip
+    (folder / name).write_bytes(raw)
+    try:
+        series = load_series(folder)
+    except IpsimError as exc:
+        assert "\n" not in str(exc)
+        return
+    assert series["cx_ipam_requested_ips"].notna().all()
+
+
+# --- names and addresses from data ----------------------------------------------------------
+
+
+@settings(max_examples=examples(500))
+@given(st.text(max_size=40))
+def test_a_chart_name_from_any_node_name_stays_in_its_folder(node):
+    from simulator.results.node_chart import default_output
+
+    folder = Path("/results/run")
+    chart = default_output(folder, node)
+    assert chart.parent == folder
+    assert re.fullmatch(r"nnc-[A-Za-z0-9_.-]{1,100}\.png", chart.name)
+
+
+@settings(max_examples=examples(500))
+@given(
+    st.text(max_size=30)
+    | st.builds(lambda h, p: f"tcp://{h}:{p}", st.text(max_size=12), st.integers(-5, 70_000))
+)
+def test_a_dask_address_is_parsed_or_refused(address):
+    from simulator.experiments.executors import parse_dask_address
+
+    try:
+        host, port = parse_dask_address(address)
+    except IpsimError as exc:
+        assert str(exc).startswith(f"--dask {address!r}: ")
+        return
+    assert host and 0 <= port <= 65535
+
+
 # --- absurd sizes -----------------------------------------------------------------------
 
 
@@ -273,11 +515,11 @@ def _doc(**changes: Any) -> dict[str, Any]:
 ABSURD = {
     "ten-million-nodes": (
         _doc(clusters__0__node_pools__0__count=10_000_000),
-        "clusters[0].node_pools[0].count: must be between 0 and 1000 (got 10000000)",
+        "clusters[aks1].node_pools[user].count: must be between 0 and 1000 (got 10000000)",
     ),
     "replicas-10e12": (
         _doc(workloads__0__replicas=10**12),
-        "workloads[0].replicas: must be between 0 and 200000 (got 1000000000000)",
+        "workloads[web].replicas: must be between 0 and 200000 (got 1000000000000)",
     ),
     "a-billion-days-every-second": (
         _doc(duration="1000000000d", sample_every="1s"),
@@ -289,7 +531,7 @@ ABSURD = {
     ),
     "ramp-to-10e12": (
         _doc(workloads__0__ramp={"from": 0, "to": 10**12, "over": "1m"}),
-        "workloads[0].ramp.to: must be between 0 and 200000",
+        "workloads[web].ramp.to: must be between 0 and 200000",
     ),
     "six-thousand-nodes": (
         _doc(
@@ -298,7 +540,7 @@ ABSURD = {
             ],
             clusters__0__pod_subnet="podsubnet",
         ),
-        "clusters[0].node_pools: 6000 nodes at start; an AKS cluster holds at most 5000",
+        "clusters[aks1].node_pools: 6000 nodes at start; an AKS cluster holds at most 5000",
     ),
     "integer-of-5000-digits": (
         _doc(seed=10**5000),
@@ -348,7 +590,8 @@ def test_absurd_sizes_through_the_command_line(tmp_path):
 
 #: Timeline of every random world: actions until QUIET - 200 s (so that some nodes are at
 #: rest by QUIET), deployments to 0 and job arrivals stopped at QUIET, every node pool
-#: to 0 at DRAIN, and the run ends at END.
+#: without the autoscaler to 0 at DRAIN (the autoscaler has removed the other pools'
+#: nodes by then), and the run ends at END.
 QUIET, DRAIN, END = 600, 1500, 1560
 SUBNETS = 4
 
@@ -381,8 +624,10 @@ def worlds(draw) -> dict[str, Any]:
                 others = [i for i in range(SUBNETS) if i != node_subnet]
                 pool["pod_subnet"] = f"s{draw(st.sampled_from(others))}"
             if draw(st.integers(0, 3)) == 0:
+                # min 0: the autoscaler, not a scale action (AKS refuses one on such a
+                # pool), takes the pool to 0 nodes once the workloads are gone.
                 top = draw(st.integers(max(count, 1), 4))
-                pool["autoscaler"] = {"min": draw(st.integers(0, count)), "max": top}
+                pool["autoscaler"] = {"min": 0, "max": top}
             if draw(st.booleans()):
                 pool["allocatable"] = {"cpu": "2", "memory": "4Gi"}
             pools.append(pool)
@@ -392,6 +637,10 @@ def worlds(draw) -> dict[str, Any]:
                 "cni": cni,
                 "scheduling": draw(st.sampled_from(["spread", "binpack"])),
                 "node_pools": pools,
+                "autoscaler_profile": {
+                    "scale_down_unneeded_time": draw(st.sampled_from([60, 120, 300])),
+                    "scale_down_delay_after_add": draw(st.sampled_from([60, 120, 300])),
+                },
                 "ipam": {
                     "batch_size": draw(st.sampled_from([1, 2, 4, 8, 16, 32])),
                     "request_threshold_percent": draw(st.sampled_from([1, 25, 50, 75, 100])),
@@ -501,16 +750,16 @@ def worlds(draw) -> dict[str, Any]:
                         "max_surge": draw(st.sampled_from([1, 2, "50%"])),
                     }
                     timeline.append({"at": at, "upgrade_node_pool": act})
-            else:
+            elif plain:
                 act = {
                     "cluster": cname,
-                    "node_pool": draw(st.sampled_from(names)),
+                    "node_pool": draw(st.sampled_from(plain)),
                     "count": draw(st.integers(0, 4)),
                 }
                 timeline.append({"at": at, "scale_node_pool": act})
         for name in deployments:
             timeline.append({"at": QUIET, "scale_workload": {"workload": name, "replicas": 0}})
-        for name in names:
+        for name in plain:
             act = {"cluster": cname, "node_pool": name, "count": 0}
             timeline.append({"at": DRAIN, "scale_node_pool": act})
     upper = draw(st.sampled_from([50, 80, 90, 100]))

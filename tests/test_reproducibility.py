@@ -205,18 +205,40 @@ def test_an_interrupted_save_leaves_neither_folder_nor_staging(tmp_path):
 def test_an_existing_results_folder_is_kept_unless_forced(tmp_path):
     scenario = _write(tmp_path / "in", make_scenario(nodes=1, replicas=2, duration="2m"))
     out = tmp_path / "out"
-    out.mkdir()
-    (out / "notes.txt").write_text("mine")
+    assert ipsim("run", scenario, "-o", out).returncode == 0
+    first = _contents(out)
     refused = ipsim("run", scenario, "-o", out)
     assert refused.returncode == 2
     assert refused.stderr.splitlines() == [
         f"error: {out}: exists already; use --force to replace it"
     ]
-    assert _contents(out) == {"notes.txt": b"mine"}
-    forced = ipsim("run", scenario, "-o", out, "--force")
+    assert _contents(out) == first
+    forced = ipsim("run", scenario, "-o", out, "--force", "--seed", "5")
     assert forced.returncode == 0, forced.stderr
-    assert "notes.txt" not in _contents(out) and "summary.json" in _contents(out)
+    assert _contents(out)["summary.json"] != first["summary.json"]
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_force_never_replaces_a_folder_ipsim_did_not_write(tmp_path):
+    scenario = _write(tmp_path / "in", make_scenario(nodes=1, replicas=2, duration="2m"))
+    mine = tmp_path / "mythesis"
+    mine.mkdir()
+    (mine / "thesis.tex").write_text("mine")
+    refused = ipsim("run", scenario, "-o", mine, "--force")
+    assert refused.returncode == 2
+    assert refused.stderr.splitlines() == [
+        f"error: {mine}: exists and is not a results folder written by ipsim; ipsim will "
+        "not replace it, even with --force: choose another folder"
+    ]
+    assert _contents(mine) == {"thesis.tex": b"mine"}
+    # An ipsim folder into which a file of the user's was put is not replaced either.
+    out = tmp_path / "out"
+    assert ipsim("run", scenario, "-o", out).returncode == 0
+    (out / "notes.txt").write_text("mine")
+    refused = ipsim("run", scenario, "-o", out, "--force")
+    assert refused.returncode == 2
+    assert "holds notes.txt, which ipsim did not write" in refused.stderr
+    assert (out / "notes.txt").read_text() == "mine"
 
 
 # --- safe YAML ------------------------------------------------------------------------
@@ -306,7 +328,7 @@ def test_an_empirical_file_must_exist_inside_the_scenario_folder(tmp_path, file,
     scenario = _empirical(folder, file)
     with pytest.raises(ScenarioError) as info:
         load_scenario(scenario)
-    assert str(info.value).startswith(f"{scenario}: workloads[1].lifetime.file: ")
+    assert str(info.value).startswith(f"{scenario}: workloads[replay].lifetime.file: ")
     assert message in str(info.value)
     done = ipsim("validate", scenario)
     assert done.returncode == 2

@@ -8,10 +8,11 @@ from typing import Any
 import pytest
 
 from simulator import ScenarioError, load_scenario
+from simulator.scenario.variants import set_key
 
 Doc = dict[str, Any]
-CIDR_PATH = "network.vnets[0].subnets[0].cidr"
-POOL = "clusters[0].node_pools[0]"
+CIDR_PATH = "network.vnets[vnet1].subnets[nodesubnet].cidr"
+POOL = "clusters[aks1].node_pools[user]"
 
 
 def _reject(doc: Doc) -> ScenarioError:
@@ -46,16 +47,9 @@ def _pools(doc: Doc, counts: list[int]) -> None:
 
 
 def _set(doc: Doc, path: str, value: str) -> None:
-    """Set the field at a dotted path such as ``clusters[0].node_pools[0].node_subnet``."""
-    keys: list[Any] = []
-    for part in path.split("."):
-        name, _, rest = part.partition("[")
-        keys.append(name)
-        keys.extend(int(i) for i in rest.rstrip("]").split("][") if i)
-    target: Any = doc
-    for key in keys[:-1]:
-        target = target[key]
-    target[keys[-1]] = value
+    """Set the field at a dotted path such as ``clusters[aks1].node_pools[user].node_subnet``
+    (as ``--set`` does: the path an error names sets the field it names)."""
+    set_key(doc, path, value)
 
 
 def _scale_pool(
@@ -83,7 +77,7 @@ def test_subnet_outside_its_vnet_address_space(scenario_doc):
 
 def test_two_subnets_of_a_vnet_overlapping(scenario_doc):
     err = _reject(scenario_doc(node_cidr="10.240.0.0/16", pod_cidr="10.240.128.0/24"))
-    assert err.path == "network.vnets[0].subnets[1].cidr"
+    assert err.path == "network.vnets[vnet1].subnets[podsubnet].cidr"
     assert "overlaps subnet 'nodesubnet'" in err.message
     assert err.value == "10.240.128.0/24"
 
@@ -92,7 +86,7 @@ def test_two_address_spaces_of_a_vnet_overlapping(scenario_doc):
     doc = scenario_doc()
     _vnet(doc)["address_space"] = ["10.0.0.0/8", "10.1.0.0/16"]
     err = _reject(doc)
-    assert err.path == "network.vnets[0].address_space[1]"
+    assert err.path == "network.vnets[vnet1].address_space[1]"
     assert "overlaps address space 10.0.0.0/8" in err.message
 
 
@@ -151,7 +145,7 @@ def test_malformed_address_space_cidr(scenario_doc):
     doc = scenario_doc()
     _vnet(doc)["address_space"] = ["10.0.0.1/8"]
     err = _reject(doc)
-    assert err.path == "network.vnets[0].address_space[0]"
+    assert err.path == "network.vnets[vnet1].address_space[0]"
     assert "host bits" in err.message
 
 
@@ -164,7 +158,7 @@ def test_pod_subnet_in_another_vnet_than_the_node_subnet(scenario_doc, level):
     _add_vnet(doc)
     if level == "cluster":
         doc["clusters"][0]["pod_subnet"] = "pods2"
-        path = "clusters[0].pod_subnet"
+        path = "clusters[aks1].pod_subnet"
     else:
         _pool(doc)["pod_subnet"] = "pods2"
         path = f"{POOL}.pod_subnet"
@@ -176,7 +170,7 @@ def test_pod_subnet_in_another_vnet_than_the_node_subnet(scenario_doc, level):
 
 @pytest.mark.parametrize(
     ("level", "path"),
-    [("cluster", "clusters[0].pod_subnet"), ("pool", f"{POOL}.pod_subnet")],
+    [("cluster", "clusters[aks1].pod_subnet"), ("pool", f"{POOL}.pod_subnet")],
 )
 def test_pod_subnet_on_a_traditional_cluster(scenario_doc, level, path):
     doc = scenario_doc(cni="traditional")
@@ -202,14 +196,14 @@ def test_dynamic_cluster_cannot_mix_pools_without_pod_subnet(scenario_doc):
     _pools(doc, [1, 1])
     _pool(doc, 0, 0)["pod_subnet"] = "podsubnet"
     err = _reject(doc)
-    assert err.path == "clusters[0].node_pools[1].pod_subnet"
+    assert err.path == "clusters[aks1].node_pools[pool1].pod_subnet"
     assert "needs a pod subnet" in err.message
     assert "mix CNI" in err.message
 
 
 @pytest.mark.parametrize(
     ("level", "path"),
-    [("cluster", "clusters[0].pod_subnet"), ("pool", f"{POOL}.pod_subnet")],
+    [("cluster", "clusters[aks1].pod_subnet"), ("pool", f"{POOL}.pod_subnet")],
 )
 def test_pod_subnet_equal_to_node_subnet(scenario_doc, level, path):
     doc = scenario_doc()
@@ -227,7 +221,7 @@ def test_node_pools_of_one_cluster_in_different_vnets(scenario_doc):
     _pools(doc, [1, 1])
     _pool(doc, 0, 1)["node_subnet"] = "nodes2"
     err = _reject(doc)
-    assert err.path == "clusters[0].node_pools[1].node_subnet"
+    assert err.path == "clusters[aks1].node_pools[pool1].node_subnet"
     assert "one VNet" in err.message
 
 
@@ -289,7 +283,7 @@ def test_more_than_5000_nodes_in_a_cluster(scenario_doc):
     doc = scenario_doc()
     _pools(doc, [1000] * 6)
     err = _reject(doc)
-    assert err.path == "clusters[0].node_pools"
+    assert err.path == "clusters[aks1].node_pools"
     assert "6000 nodes" in err.message and "5000" in err.message
 
 
@@ -338,10 +332,15 @@ def _dup_workload(doc: Doc) -> None:
     ("mutate", "path", "kind", "first"),
     [
         (_dup_vnet, "network.vnets[1].name", "VNet", "network.vnets[0].name"),
-        (_dup_subnet, "network.vnets[0].subnets[2].name", "subnet", "subnets[0].name"),
-        (_dup_subnet_across_vnets, "network.vnets[1].subnets[0].name", "subnet", "vnets[0]"),
+        (_dup_subnet, "network.vnets[vnet1].subnets[2].name", "subnet", "subnets[0].name"),
+        (
+            _dup_subnet_across_vnets,
+            "network.vnets[vnet2].subnets[nodesubnet].name",
+            "subnet",
+            "vnets[vnet1]",
+        ),
         (_dup_cluster, "clusters[1].name", "cluster", "clusters[0].name"),
-        (_dup_pool, "clusters[0].node_pools[1].name", "node pool", "node_pools[0].name"),
+        (_dup_pool, "clusters[aks1].node_pools[1].name", "node pool", "node_pools[0].name"),
         (_dup_workload, "workloads[1].name", "workload", "workloads[0].name"),
     ],
     ids=["vnet", "subnet", "subnet-across-vnets", "cluster", "node-pool", "workload"],
@@ -360,10 +359,10 @@ def test_duplicate_names(scenario_doc, mutate, path, kind, first):
 
 REFERENCES = [
     (f"{POOL}.node_subnet", "subnet", "nodesubnet"),
-    ("clusters[0].pod_subnet", "subnet", "podsubnet"),
+    ("clusters[aks1].pod_subnet", "subnet", "podsubnet"),
     (f"{POOL}.pod_subnet", "subnet", "podsubnet"),
-    ("workloads[0].cluster", "cluster", "aks1"),
-    ("workloads[0].node_pool", "node pool in cluster 'aks1'", "user"),
+    ("workloads[web].cluster", "cluster", "aks1"),
+    ("workloads[web].node_pool", "node pool in cluster 'aks1'", "user"),
     ("timeline[0].scale_node_pool.cluster", "cluster", "aks1"),
     ("timeline[0].scale_node_pool.node_pool", "node pool in cluster 'aks1'", "user"),
     ("timeline[0].scale_workload.workload", "workload", "web"),

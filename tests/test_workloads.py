@@ -20,6 +20,7 @@ import simulator
 from simulator import ScenarioError, load_scenario
 from simulator.core.units import resolve_count
 from simulator.core.vm_sizes import allocatable_for
+from simulator.scenario.files import read_lifetimes
 
 from conftest import make_scenario
 
@@ -432,14 +433,22 @@ def test_empirical_file_outside_the_scenario_folder_is_refused(tmp_path, outside
     path = _empirical_scenario(tmp_path / "scenario", file)
     with pytest.raises(ScenarioError) as info:
         load_scenario(path)
-    assert info.value.path == "workloads[0].lifetime.file"
+    assert info.value.path == "workloads[batch].lifetime.file"
     assert "must be a path inside the scenario's folder" in info.value.message
+
+
+def test_a_byte_order_mark_before_the_header_is_read(tmp_path):
+    """Excel saves "CSV UTF-8" with a byte-order mark: the first column is still found."""
+    (tmp_path / "lifetimes.csv").write_bytes(b"\xef\xbb\xbfseconds,job\n10,a\n20,b\n")
+    assert read_lifetimes(tmp_path / "lifetimes.csv", "seconds") == [10.0, 20.0]
+    scenario = load_scenario(_empirical_scenario(tmp_path, "lifetimes.csv"))
+    assert scenario.workloads[-1].lifetime.column == "seconds"
 
 
 def test_empirical_file_missing_is_refused(tmp_path):
     with pytest.raises(ScenarioError) as info:
         load_scenario(_empirical_scenario(tmp_path, "nowhere.csv"))
-    assert info.value.path == "workloads[0].lifetime.file"
+    assert info.value.path == "workloads[batch].lifetime.file"
     assert "no such file next to the scenario" in info.value.message
 
 
@@ -590,7 +599,7 @@ def test_vm_size_allocatable():
     assert allocatable_for("Standard_D4s_v5") == (3860, 12971)
     doc = _resource_doc(pool={"vm_size": "Standard_D4s_v5"}, requests={"cpu": "4"})
     err = _reject(doc)
-    assert err.path == "workloads[0].requests"
+    assert err.path == "workloads[web].requests"
     assert "(user: 3860m CPU, 12971Mi allocatable)" in err.message
 
 
@@ -610,7 +619,7 @@ def test_vm_size_allocatable_bounds_scheduling(requests, per_node):
 
 def test_unknown_vm_size_suggests_a_close_one():
     err = _reject(_resource_doc(pool={"vm_size": "Standard_D4s_v6"}))
-    assert err.path == "clusters[0].node_pools[0].vm_size"
+    assert err.path == "clusters[aks1].node_pools[user].vm_size"
     assert "did you mean 'Standard_D4s_v5'?" in err.message
 
 
@@ -646,31 +655,32 @@ def _set_web(doc: Doc, **fields: Any) -> None:
 
 
 BAD_INPUT = [
-    (lambda d: _add_job(d, rate=None), "workloads[1].rate", "a job needs a rate"),
-    (lambda d: _add_job(d, lifetime=None), "workloads[1].lifetime", "and a lifetime"),
-    (lambda d: _add_job(d, replicas=3), "workloads[1].replicas",
+    (lambda d: _add_job(d, rate=None), "workloads[batch].rate", "a job needs a rate"),
+    (lambda d: _add_job(d, lifetime=None), "workloads[batch].lifetime", "and a lifetime"),
+    (lambda d: _add_job(d, replicas=3), "workloads[batch].replicas",
      "applies to kind deployment, not job"),
-    (lambda d: _set_web(d, rate="1/s"), "workloads[0].rate", "applies to kind job, not deployment"),
-    (lambda d: _set_web(d, node_pools=["user"]), "workloads[0].node_pools",
+    (lambda d: _set_web(d, rate="1/s"), "workloads[web].rate",
+     "applies to kind job, not deployment"),
+    (lambda d: _set_web(d, node_pools=["user"]), "workloads[web].node_pools",
      "applies to kind daemonset, not deployment"),
     (lambda d: _set_web(d, ramp={"from": 0, "to": 5, "over": "1m"},
                         daily=[{"at": "8h", "replicas": 2}]),
-     "workloads[0].daily", "either ramp or daily, not both"),
+     "workloads[web].daily", "either ramp or daily, not both"),
     (lambda d: _set_web(d, daily=[{"at": "18h", "replicas": 2}, {"at": "8h", "replicas": 3}]),
-     "workloads[0].daily", "increasing time of day"),
+     "workloads[web].daily", "increasing time of day"),
     (lambda d: _set_web(d, daily=[{"at": "8h", "replicas": 2}, {"at": "8h", "replicas": 3}]),
-     "workloads[0].daily", "each time once"),
-    (lambda d: _set_web(d, daily=[{"at": "24h", "replicas": 2}]), "workloads[0].daily[0].at",
+     "workloads[web].daily", "each time once"),
+    (lambda d: _set_web(d, daily=[{"at": "24h", "replicas": 2}]), "workloads[web].daily[0].at",
      "less than 86400"),
-    (lambda d: _add_job(d, rate="3 per minute"), "workloads[1].rate",
+    (lambda d: _add_job(d, rate="3 per minute"), "workloads[batch].rate",
      "must be a rate such as 2/s"),
-    (lambda d: _add_job(d, rate=0), "workloads[1].rate", "must be a positive rate"),
-    (lambda d: _add_job(d, start="10m", stop="5m"), "workloads[1].stop", "must be after start"),
-    (lambda d: _set_web(d, requests={"cpu": "two"}), "workloads[0].requests.cpu",
+    (lambda d: _add_job(d, rate=0), "workloads[batch].rate", "must be a positive rate"),
+    (lambda d: _add_job(d, start="10m", stop="5m"), "workloads[batch].stop", "must be after start"),
+    (lambda d: _set_web(d, requests={"cpu": "two"}), "workloads[web].requests.cpu",
      "must be CPU such as 250m"),
-    (lambda d: _set_web(d, requests={"memory": "512"}), "workloads[0].requests.memory",
+    (lambda d: _set_web(d, requests={"memory": "512"}), "workloads[web].requests.memory",
      "must be memory with a unit"),
-    (lambda d: _set_web(d, requests={"memory": 512}), "workloads[0].requests.memory",
+    (lambda d: _set_web(d, requests={"memory": 512}), "workloads[web].requests.memory",
      "must be memory with a unit"),
     (lambda d: d["timeline"].append(_rollout(max_surge="150%")),
      "timeline[0].rollout_workload.max_surge", "a percentage must be at most 100%"),

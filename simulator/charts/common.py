@@ -19,11 +19,14 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
+from simulator.version import VERSION
+
 __all__ = [
     "Chart",
     "colours",
     "counts_axis",
     "finish",
+    "is_ipsim_chart",
     "legend_beside",
     "mark_times",
     "new_figure",
@@ -54,11 +57,22 @@ def new_figure(path: str | Path | None, width: float, height: float) -> Figure:
     return Figure(figsize=(width, height), layout="constrained")
 
 
+#: The text chunk every PNG chart carries: it says ipsim drew it, so that ``--force`` may
+#: replace the file (and never a picture ipsim did not draw).
+SOFTWARE = f"ipsim {VERSION}"
+
+
 def finish(fig: Figure, path: str | Path | None) -> Figure:
-    """Write the chart to ``path`` (PNG, or SVG by the suffix); return it."""
+    """Write the chart to ``path`` (PNG, or SVG by the suffix), marked as ipsim's; return it."""
     if path is not None:
-        fig.savefig(path, dpi=110)
+        png = Path(path).suffix.lower() != ".svg"
+        fig.savefig(path, dpi=110, metadata={"Software": SOFTWARE} if png else None)
     return fig
+
+
+def is_ipsim_chart(head: bytes) -> bool:
+    """Whether a file's first bytes are a PNG chart that ipsim drew (see :data:`SOFTWARE`)."""
+    return head.startswith(b"\x89PNG") and b"Software\x00ipsim " in head
 
 
 def colours() -> list[str]:

@@ -5,12 +5,15 @@ Every user-facing error becomes one line on stderr and exit status 2, never a tr
 
 from __future__ import annotations
 
+import signal
+
 import click
 
 from simulator.cli.common import IpsimGroup
 from simulator.cli.outputs import export_metrics, plot, report
 from simulator.cli.planning import calc, chart, compare, plan, sweep
 from simulator.cli.run import run, schema, validate
+from simulator.errors import raise_terminated
 
 __all__ = ["cli", "main"]
 
@@ -38,5 +41,6 @@ for command in (
 
 
 def main() -> None:
-    """Entry point of the ``ipsim`` console script."""
+    """Run the ``ipsim`` command (see :func:`simulator.__main__.main`, its entry point)."""
+    signal.signal(signal.SIGTERM, raise_terminated)
     cli(prog_name="ipsim")

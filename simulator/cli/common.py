@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from simulator.errors import IpsimError
+from simulator.errors import IpsimError, Terminated
 from simulator.results.folders import check_target
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "cnis_option",
     "executor",
     "executor_options",
+    "inputs",
     "output_folder",
     "progress_bar",
     "with_progress",
@@ -38,6 +39,9 @@ class IpsimGroup(click.Group):
             # Results are staged in a temporary folder that is removed on the way out.
             click.echo("interrupted: no results were written", err=True)
             sys.exit(130)
+        except Terminated:
+            click.echo("terminated: no results were written", err=True)
+            sys.exit(143)
 
 
 def executor_options(func):
@@ -55,17 +59,12 @@ def executor_options(func):
 
 @contextmanager
 def executor(jobs: int | None, dask: str | None) -> Iterator[Any]:
-    """The executor of ``-j`` / ``--dask``; on Ctrl-C its running runs are ended."""
+    """The executor of ``-j`` / ``--dask``: closed on the way out, its running runs ended
+    when the block raised (Ctrl-C, SIGTERM)."""
     from simulator.experiments.executors import make_executor
 
-    runner = make_executor(jobs, dask)
-    try:
+    with make_executor(jobs, dask) as runner:
         yield runner
-    except KeyboardInterrupt:
-        runner.abort()
-        raise
-    finally:
-        runner.close()
 
 
 @contextmanager
@@ -94,8 +93,13 @@ def cnis_option(text: str | None) -> list[str] | None:
     return [c.strip() for c in text.split(",") if c.strip()] if text else None
 
 
-def output_folder(output: Path | None, name: str, suffix: str, force: bool) -> Path:
+def inputs(*scenarios: Path) -> list[tuple[str, Path]]:
+    """What a results folder must not hold for ``--force`` to replace it: the scenarios."""
+    return [("the scenario file", scenario) for scenario in scenarios]
+
+
+def output_folder(output: Path | None, name: str, suffix: str, force: bool, scenario: Path) -> Path:
     """The results folder of a many-run command, checked before any run starts."""
     target = output or Path("results") / f"{name}-{suffix}"
-    check_target(target, force=force)
+    check_target(target, force=force, protect=inputs(scenario))
     return target

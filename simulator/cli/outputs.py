@@ -41,7 +41,7 @@ Examples:
     help="wall-clock time of simulated second 0 [default: 2025-01-01T00:00:00Z]",
 )
 @click.option("--step", type=float, help="sample interval in seconds [default: the run's]")
-@click.option("--force", is_flag=True, help="replace an existing file")
+@click.option("--force", is_flag=True, help="replace a file ipsim wrote")
 def export_metrics(
     results: Path,
     fmt: str,
@@ -82,15 +82,15 @@ Example:
 @click.option(
     "-o", "--output", type=click.Path(path_type=Path), help="[default: RESULTS/nnc-NODE.png]"
 )
-@click.option("--force", is_flag=True, help="replace an existing file")
+@click.option("--force", is_flag=True, help="replace a file ipsim wrote")
 def plot_nnc_command(results: Path, node: str, output: Path | None, force: bool) -> None:
     """One node's requested, allocated and assigned IPs over time."""
     from simulator.results.metrics import results_folder
-    from simulator.results.node_chart import plot_node
+    from simulator.results.node_chart import default_output, plot_node
 
     results_folder(results)
 
-    path = plot_node(results, node, output or results / f"nnc-{node}.png", force=force)
+    path = plot_node(results, node, output or default_output(results, node), force=force)
     click.echo(f"chart written to {path}")
 
 
@@ -108,7 +108,7 @@ Examples:
 @click.option(
     "-o", "--output", type=click.Path(path_type=Path), help="[default: RESULTS/report.html]"
 )
-@click.option("--force", is_flag=True, help="replace an existing file")
+@click.option("--force", is_flag=True, help="replace a file ipsim wrote")
 def report(results: Path, output: Path | None, force: bool) -> None:
     """Write RESULTS as one self-contained HTML page."""
     from simulator.results.report import folder_kind, write_report

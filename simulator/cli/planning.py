@@ -32,16 +32,14 @@ _SIMULATED = ",".join(simulated_modes())
 def _run_variants(work, kind, scenario, cni, sets, replicas, seed, output, force, jobs, dask):
     """Shared by compare and sweep: every variant × replica on the chosen executor, with
     a progress bar; returns the result and the folder it was saved to."""
-    from simulator.experiments.executors import make_executor
     from simulator.scenario.variants import parse_settings, variants
 
     settings = parse_settings(sets)
     spec = load_scenario(scenario)
-    target = output_folder(output, spec.name, kind, force)
+    target = output_folder(output, spec.name, kind, force, scenario)
     cnis = cnis_option(cni)
     count = len(variants(cnis, settings)) * replicas
-    executor = make_executor(jobs, dask)
-    try:
+    with executor(jobs, dask) as runner:
         result = with_progress(
             count,
             kind,
@@ -51,12 +49,10 @@ def _run_variants(work, kind, scenario, cni, sets, replicas, seed, output, force
                 cnis=cnis,
                 replicas=replicas,
                 seed=seed,
-                executor=executor,
+                executor=runner,
                 progress=tick,
             ),
         )
-    finally:
-        executor.close()
     return result, result.save(target, force=force)
 
 
@@ -77,7 +73,7 @@ Examples:
 @click.option(
     "-o", "--output", type=click.Path(path_type=Path), help="[default: results/NAME-compare]"
 )
-@click.option("--force", is_flag=True, help="replace an existing results folder")
+@click.option("--force", is_flag=True, help="replace a results folder ipsim wrote")
 @executor_options
 def compare(scenario, cni, sets, replicas, seed, output, force, jobs, dask) -> None:
     """Compare variants of SCENARIO (same seeds) by address use.
@@ -173,7 +169,7 @@ Examples:
 @click.option(
     "-o", "--output", type=click.Path(path_type=Path), help="[default: results/NAME-plan]"
 )
-@click.option("--force", is_flag=True, help="replace an existing results folder")
+@click.option("--force", is_flag=True, help="replace a results folder ipsim wrote")
 @executor_options
 def plan(scenario, subnets, replicas, checks, headroom, seed, output, force, jobs, dask) -> None:
     """Smallest prefix of each subnet that passes the checks.
@@ -184,7 +180,7 @@ def plan(scenario, subnets, replicas, checks, headroom, seed, output, force, job
 
     overrides = parse_checks(checks)
     spec = load_with_checks(scenario, overrides)
-    target = output_folder(output, spec.name, "plan", force)
+    target = output_folder(output, spec.name, "plan", force, scenario)
     with executor(jobs, dask) as runner, progress_bar(None, "plan") as bar:
 
         def total(count: int) -> None:
@@ -229,7 +225,7 @@ Example:
 @click.option(
     "-o", "--output", type=click.Path(path_type=Path), help="[default: results/NAME-sweep]"
 )
-@click.option("--force", is_flag=True, help="replace an existing results folder")
+@click.option("--force", is_flag=True, help="replace a results folder ipsim wrote")
 @executor_options
 def sweep(scenario, sets, cni, replicas, seed, output, force, jobs, dask) -> None:
     """Run every combination of --set values × replicas.
@@ -264,7 +260,7 @@ Example:
 @click.option("--pods-per-node", type=click.IntRange(1, 250), required=True)
 @click.option("--prefix-range", default="28-16", show_default=True, metavar="LONG-SHORT")
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="[default: results/capacity]")
-@click.option("--force", is_flag=True, help="replace an existing results folder")
+@click.option("--force", is_flag=True, help="replace a results folder ipsim wrote")
 def chart_capacity(max_pods, pods_per_node, prefix_range, output, force) -> None:
     """Largest node and pod count each prefix holds, per mode."""
     from simulator.experiments.capacity_table import capacity_table, save_capacity

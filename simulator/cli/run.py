@@ -10,7 +10,7 @@ from typing import Any
 import click
 import yaml
 
-from simulator.cli.common import executor_options, with_progress
+from simulator.cli.common import executor, executor_options, inputs, with_progress
 from simulator.errors import IpsimError, ScenarioError
 from simulator.results.folders import check_target
 from simulator.runner import run as run_scenario
@@ -88,7 +88,7 @@ def load_with_checks(path: Path, checks: dict[str, Any]) -> Scenario:
 @click.option("--check", is_flag=True, help="exit with status 1 when a run's verdict is FAIL")
 @checks_option
 @click.option("--report", is_flag=True, help="also write report.html into the results folder")
-@click.option("--force", is_flag=True, help="replace an existing results folder")
+@click.option("--force", is_flag=True, help="replace a results folder ipsim wrote")
 @executor_options
 def run(
     scenarios: tuple[Path, ...],
@@ -112,7 +112,7 @@ def run(
     specs = [load_with_checks(path, overrides) for path in scenarios]
     targets = _targets(specs, output)
     for target in targets:
-        check_target(target, force=force)
+        check_target(target, force=force, protect=inputs(*scenarios))
     failed = 0
     for path, spec, target in zip(scenarios, specs, targets, strict=True):
         if len(specs) > 1:
@@ -147,20 +147,16 @@ def _targets(specs: list[Scenario], output: Path | None) -> list[Path]:
 
 def _run_replicas(path, spec, overrides, replicas, seed, target, force, report, jobs, dask) -> int:
     """Run ``replicas`` seeds of one scenario; returns how many replicas failed."""
-    from simulator.experiments.executors import make_executor
     from simulator.experiments.replicas import run_replicas
 
-    executor = make_executor(jobs, dask)
-    try:
+    with executor(jobs, dask) as runner:
         batch = with_progress(
             replicas,
             spec.name,
             lambda tick: run_replicas(
-                path, replicas, seed=seed, checks=overrides, executor=executor, progress=tick
+                path, replicas, seed=seed, checks=overrides, executor=runner, progress=tick
             ),
         )
-    finally:
-        executor.close()
     saved = batch.save(target, force=force, report=report)
     click.echo(_spread_table(batch.spread()))
     verdicts = batch.verdicts()

@@ -28,7 +28,9 @@ def parse_duration(value: object) -> float:
         seconds = float(match.group(1)) * _UNITS[match.group(2) or "s"]
     else:
         raise ValueError("must be a duration such as 30s, 10m, 2h, 1d or a number of seconds")
-    if not math.isfinite(seconds) or seconds < 0:
+    if not math.isfinite(seconds):
+        raise ValueError("must be finite: a duration such as 30s, 10m, 2h or 1d")
+    if seconds < 0:
         raise ValueError("must be a non-negative duration")
     return seconds
 

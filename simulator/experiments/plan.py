@@ -307,6 +307,14 @@ class _Search:
                 elif any(o is not None for o in done):
                     self.partial[prefix] = done  # type: ignore[assignment]
             raise
+        gone = next((o for o in outcomes if o.lost), None)
+        if gone is not None:
+            # A lost run says nothing about the prefix: a verdict without it could be a
+            # wrong answer, so the plan stops.
+            raise IpsimError(
+                f"subnet {self.name!r}: a run at /{todo[0]} or a later prefix was "
+                f"{gone.error}; no plan was written: run it again"
+            )
         size = len(self.seeds)
         for k, prefix in enumerate(todo):
             self.cache[prefix] = outcomes[k * size : (k + 1) * size]

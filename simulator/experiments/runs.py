@@ -17,7 +17,7 @@ import pandas as pd
 
 from simulator.errors import IpsimError
 
-__all__ = ["Outcome", "RunSpec", "base_seed", "replica_seeds", "run_seeds", "run_spec"]
+__all__ = ["Outcome", "RunSpec", "base_seed", "lost", "replica_seeds", "run_seeds", "run_spec"]
 
 
 def replica_seeds(seed: int, replicas: int) -> list[int]:
@@ -64,6 +64,7 @@ class Outcome:
     pods: pd.DataFrame | None = None
     result: Any = None
     error: str | None = None
+    lost: bool = False  # never came back: its worker or the cluster went away
 
 
 def run_spec(spec: RunSpec) -> Outcome:
@@ -91,3 +92,9 @@ def run_spec(spec: RunSpec) -> Outcome:
         outcome.subnets = result.subnets
         outcome.pods = result.pods[["pod", "created_s", "scheduled_s", "ip_wait_s", "state"]]
     return outcome
+
+
+def lost(spec: RunSpec, why: str) -> Outcome:
+    """The outcome of a run that never came back (its worker or the cluster went away):
+    a failed run like any other, marked ``lost`` so a plan does not take it for a verdict."""
+    return Outcome(dict(spec.params), spec.replica, spec.seed, error=f"lost: {why}", lost=True)

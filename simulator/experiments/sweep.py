@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 
+from simulator.errors import IpsimError
 from simulator.experiments.compare import label, prepare_variants
 from simulator.experiments.executors import Executor, run_all
 from simulator.experiments.runs import Outcome, RunSpec, run_seeds
@@ -87,7 +88,8 @@ def sweep(
     executor: Executor | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> Sweep:
-    """Every combination × replica; a run that fails is a row with its error."""
+    """Every combination × replica; a run that fails is a row with its error. Raises
+    :class:`IpsimError` when every run failed (as ``compare`` does)."""
     document, base, prepared = prepare_variants(path, cnis, settings, strict=False)
     seeds = run_seeds(document, seed, replicas)
     specs = [
@@ -96,6 +98,9 @@ def sweep(
         for r, s in enumerate(seeds)
     ]
     outcomes = run_all(specs, executor, progress)
+    failed = [o for o in outcomes if o.error is not None]
+    if len(failed) == len(outcomes):  # as compare: nothing to tabulate is an error
+        raise IpsimError(f"{path}: every run failed; first error: {failed[0].error}")
     rows = []
     for outcome in outcomes:
         row = summary_row(outcome)

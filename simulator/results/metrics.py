@@ -19,19 +19,24 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from simulator.core.modes import MODES
 from simulator.errors import IpsimError
 from simulator.results.folders import check_file_target, write_file
+from simulator.scenario.files import InputFileError, read_bounded
+from simulator.scenario.loader import read_document
 
 __all__ = [
     "DEFAULT_START",
+    "MAX_ROWS",
     "METRICS",
     "MetricsError",
+    "ResultsFiles",
+    "is_metrics_file",
     "load_series",
     "no_series_reason",
     "parse_start",
+    "read_results",
     "results_file",
     "results_folder",
     "write_metrics",
@@ -109,7 +114,7 @@ def results_folder(folder: str | os.PathLike[str]) -> Path:
 def no_series_reason(folder: str | os.PathLike[str]) -> str:
     """Why a results folder gives no CNS series, from its clusters' modes (the table of
     modes says which keep a CNS pool)."""
-    scenario = yaml.safe_load(results_file(Path(folder), "scenario.resolved.yaml").read_text())
+    scenario = read_document(results_file(Path(folder), "scenario.resolved.yaml"))
     without = [c for c in scenario["clusters"] if not MODES[c["cni"]].cns_pool]
     if len(without) == len(scenario["clusters"]):
         modes = sorted({c["cni"] for c in without})
@@ -121,35 +126,240 @@ def no_series_reason(folder: str | os.PathLike[str]) -> str:
     return "no node of a cluster with a CNS pool got as far as its first NNC record"
 
 
+#: Rows (one per node and sample time, 13 samples each) an export holds at most: a
+#: ``--step`` that would give more is refused before anything is built.
+MAX_ROWS = 5_000_000
+#: The most addresses a count in a results file can hold (all of IPv4).
+_MAX_COUNT = 2**32
+
+_NNC_COLUMNS = {
+    "time_s": "time",
+    "cluster": "text",
+    "node_pool": "text",
+    "node": "text",
+    "subnet": "text",
+    **dict.fromkeys(
+        [
+            "requested_ips",
+            "secondary_ips",
+            "primary_ips",
+            "assigned_ips",
+            "available_ips",
+            "pending_release_ips",
+            "pending_programming_ips",
+            "batch_size",
+            "max_ips",
+        ],
+        "count",
+    ),
+    "exhausted": "flag",
+}
+_FLAGS = {"True": True, "False": False, "true": True, "false": False, "1": True, "0": False}
+
+
+def _tampered(path: Path, why: str) -> MetricsError:
+    return MetricsError(f"{path}: {why}; is it a results file as ipsim wrote it?")
+
+
+def _column(path: Path, frame: pd.DataFrame, name: str, kind: str, duration: float) -> pd.Series:
+    """Column ``name`` checked and converted: text, count, time (or time or empty), flag."""
+    raw = frame[name]
+    if kind == "text":
+        bad = raw.isna().to_numpy()
+        values = raw
+    elif kind == "flag":
+        values = raw.map(lambda v: v if isinstance(v, bool) else _FLAGS.get(str(v).strip()))
+        bad = values.isna().to_numpy()
+    else:
+        numbers = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
+        with np.errstate(invalid="ignore"):
+            if kind == "count":
+                bad = ~np.isfinite(numbers) | (numbers % 1 != 0) | (numbers < 0)
+                bad |= numbers > _MAX_COUNT
+            else:
+                bad = ~np.isfinite(numbers) | (numbers < 0) | (numbers > duration + 1e-6)
+                if kind == "time or empty":
+                    bad &= ~raw.isna().to_numpy()
+        values = pd.Series(numbers, index=raw.index)
+    if bad.any():
+        row = int(np.argmax(bad))
+        want = {
+            "text": "a name",
+            "flag": "True or False",
+            "count": f"a whole number from 0 to {_MAX_COUNT}",
+        }.get(kind, f"a time from 0 to the run's {duration:g} s")
+        got = raw.iloc[row]
+        shown = f"{float(got):g}" if isinstance(got, float | np.floating) else repr(str(got))
+        raise _tampered(path, f"line {row + 2}, column {name}: must be {want} (got {shown})")
+    if kind == "count":
+        return values.astype(np.int64)
+    return values.astype(bool) if kind == "flag" else values
+
+
+def _read_csv(
+    path: Path, columns: dict[str, str], duration: float, nrows: int | None = None
+) -> pd.DataFrame:
+    """A results CSV file with ``columns`` of the given kinds, each checked."""
+    text = [name for name, kind in columns.items() if kind == "text"]
+    try:
+        frame = pd.read_csv(
+            path,
+            encoding="utf-8-sig",  # a file saved again by a spreadsheet starts with a BOM
+            dtype=dict.fromkeys(text, str),
+            keep_default_na=False,
+            na_values=[""],
+            nrows=nrows,
+            low_memory=False,
+        )
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise _tampered(path, f"not a CSV file ({str(exc).strip().splitlines()[0]})") from None
+    except (OSError, ValueError) as exc:
+        raise _tampered(path, f"cannot be read ({str(exc).strip().splitlines()[0]})") from None
+    missing = [name for name in columns if name not in frame.columns]
+    if missing:
+        raise _tampered(path, f"column {missing[0]} is missing")
+    for name, kind in columns.items():
+        frame[name] = _column(path, frame, name, kind, duration)
+    return frame
+
+
+@dataclass
+class ResultsFiles:
+    """What ``export-metrics`` and ``plot nnc`` read from a results folder, checked."""
+
+    folder: Path
+    duration: float
+    cidrs: dict[str, str]
+    nnc: pd.DataFrame
+    deleted: dict[str, float]  # when each deleted node went
+
+
+def _summary(folder: Path) -> tuple[float, dict[str, str]]:
+    path = results_file(folder, "summary.json")
+    try:
+        data = json.loads(read_bounded(path, 50_000_000, "summary file").decode("utf-8-sig"))
+    except InputFileError as exc:
+        raise MetricsError(f"{path}: {exc}") from None
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError
+        raise _tampered(path, f"not valid JSON ({str(exc).splitlines()[0]})") from None
+    duration = data.get("duration_s") if isinstance(data, dict) else None
+    if (
+        not isinstance(duration, int | float)
+        or isinstance(duration, bool)
+        or not math.isfinite(duration)
+        or duration <= 0
+    ):
+        raise _tampered(path, f"duration_s must be a positive number of seconds (got {duration!r})")
+    subnets = data.get("subnets")
+    if not isinstance(subnets, dict) or not all(
+        isinstance(s, dict) and isinstance(s.get("cidr"), str) for s in subnets.values()
+    ):
+        raise _tampered(path, "subnets must map each subnet to its figures and cidr")
+    return float(duration), {str(name): s["cidr"] for name, s in subnets.items()}
+
+
+def read_results(folder: str | os.PathLike[str], *, nodes_optional: bool = False) -> ResultsFiles:
+    """summary.json, nnc.csv and nodes.csv of a results folder, every value checked: a
+    damaged or edited file is an error naming the file, line and column, never a wrong
+    chart or export. ``nodes_optional``: without nodes.csv no node counts as deleted."""
+    folder = Path(folder)
+    folder = results_folder(folder)
+    duration, cidrs = _summary(folder)
+    path = results_file(folder, "nnc.csv")
+    nnc = _read_csv(path, _NNC_COLUMNS, duration)
+    backwards = (nnc.groupby("node", sort=False)["time_s"].diff() < 0).to_numpy()
+    if backwards.any():
+        row = int(np.argmax(backwards))
+        raise _tampered(path, f"line {row + 2}: node {nnc['node'].iloc[row]!r} goes back in time")
+    deleted: dict[str, float] = {}
+    if not (nodes_optional and not (folder / "nodes.csv").is_file()):
+        nodes_path = results_file(folder, "nodes.csv")
+        nodes = _read_csv(nodes_path, {"node": "text", "deleted_s": "time or empty"}, duration)
+        twice = nodes["node"].duplicated().to_numpy()
+        if twice.any():
+            row = int(np.argmax(twice))
+            raise _tampered(nodes_path, f"line {row + 2}: node {nodes['node'].iloc[row]!r} twice")
+        gone = nodes[nodes["deleted_s"].notna()]
+        deleted = dict(zip(gone["node"], gone["deleted_s"].astype(float), strict=True))
+        unknown = set(nnc["node"]) - set(nodes["node"])
+        if unknown:
+            raise _tampered(nodes_path, f"node {min(unknown)!r} of nnc.csv is missing")
+    return ResultsFiles(folder, duration, cidrs, nnc, deleted)
+
+
+def _pooled_clusters(folder: Path) -> set[str]:
+    """The clusters whose mode keeps a CNS pool (the table of modes' ``cns_pool``)."""
+    path = results_file(folder, "scenario.resolved.yaml")
+    document = read_document(path)
+    clusters = document.get("clusters")
+    if not isinstance(clusters, list) or not all(
+        isinstance(c, dict) and isinstance(c.get("name"), str) for c in clusters
+    ):
+        raise _tampered(path, "clusters must be a list of clusters with names")
+    return {c["name"] for c in clusters if c.get("cni") in MODES and MODES[c["cni"]].cns_pool}
+
+
+def _run_step(folder: Path, duration: float) -> float:
+    """The run's sample interval: the second time of subnets.csv."""
+    path = results_file(folder, "subnets.csv")
+    times = _read_csv(path, {"time_s": "time"}, duration, nrows=2)["time_s"]
+    if len(times) < 2 or not times.iloc[1] > 0:
+        raise _tampered(path, "the first two rows must be sample times 0 and the step")
+    return float(times.iloc[1])
+
+
+def _check_size(
+    folder: Path, starts: np.ndarray, stops: np.ndarray, duration: float, step: float, given: bool
+) -> None:
+    """Refuse a step under which the export would exceed :data:`MAX_ROWS` rows, counted
+    from each node's time alive before anything is built."""
+    rows = duration / step + 1 + float(np.sum(np.maximum(stops - starts, 0) / step + 1))
+    if rows <= MAX_ROWS:
+        return
+    least = step * rows / MAX_ROWS
+    what = (
+        f"--step {step:g}"
+        if given
+        else f"{folder}: the run's sample interval ({step:g} s) over {duration:g} s"
+    )
+    count = f"{rows:,.0f}" if rows < 1e15 else f"{rows:.2g}"
+    raise MetricsError(
+        f"{what} gives about {count} rows (sample times, and nodes × sample times); at "
+        f"most {MAX_ROWS:,}: use --step {least:.3g} or more"
+    )
+
+
 def load_series(folder: str | os.PathLike[str], step: float | None = None) -> pd.DataFrame:
-    """One row per dynamic node and sample time, one column per CNS metric.
+    """One row per node with a CNS pool and sample time, one column per CNS metric.
 
     A node is sampled from its first NNC record until it is deleted, on the scenario's
-    ``sample_every`` grid (or ``step`` seconds); each sample holds the node's last state."""
-    folder = results_folder(folder)
-    scenario = yaml.safe_load(results_file(folder, "scenario.resolved.yaml").read_text())
-    summary = json.loads(results_file(folder, "summary.json").read_text())
-    nnc = pd.read_csv(results_file(folder, "nnc.csv"))
-    nodes = pd.read_csv(results_file(folder, "nodes.csv")).set_index("node")
-    duration = float(summary["duration_s"])
-    if step is None:
-        step = float(pd.read_csv(results_file(folder, "subnets.csv"), nrows=2)["time_s"].iloc[-1])
-    if not step > 0 or not math.isfinite(step):
+    ``sample_every`` grid (or ``step`` seconds); each sample holds the node's last state.
+    A step that would give more than :data:`MAX_ROWS` rows is refused."""
+    if step is not None and not math.isfinite(step):
+        raise MetricsError(f"--step: must be finite (got {step!r})")
+    if step is not None and not step > 0:
         raise MetricsError(f"--step: must be a positive number of seconds (got {step!r})")
+    results = read_results(folder)
+    folder, duration = results.folder, results.duration
+    pooled = _pooled_clusters(folder)
+    given = step is not None
+    step = step if step is not None else _run_step(folder, duration)
+    nnc = results.nnc[results.nnc["cluster"].isin(pooled)]
+    first = nnc.groupby("node", sort=False)["time_s"].first()
+    stops = np.array([results.deleted.get(n, duration) for n in first.index], dtype=float)
+    _check_size(folder, first.to_numpy(dtype=float), stops, duration, step, given)
     grid = np.append(np.arange(math.ceil(duration / step - 1e-9)) * step, duration)
     grid = np.unique(grid[grid <= duration])
-    pooled = {c["name"] for c in scenario["clusters"] if MODES[c["cni"]].cns_pool}
-    cidrs = {name: s["cidr"] for name, s in summary["subnets"].items()}
     parts = []
-    for node, rows in nnc[nnc["cluster"].isin(pooled)].groupby("node", sort=False):
+    for node, rows in nnc.groupby("node", sort=False):
         times = rows["time_s"].to_numpy()
-        deleted = nodes.at[node, "deleted_s"]
-        alive = (grid >= times[0]) & (grid < deleted if pd.notna(deleted) else True)
+        deleted = results.deleted.get(node)
+        alive = (grid >= times[0]) & (grid < deleted if deleted is not None else True)
         at = grid[alive]
         if not len(at):
             continue
         picked = rows.iloc[np.searchsorted(times, at, side="right") - 1]
-        parts.append(_metrics_frame(at, node, picked, cidrs))
+        parts.append(_metrics_frame(at, node, picked, results.cidrs))
     columns = ["time_s", *_LABELS, *(m.name for m in METRICS)]
     if not parts:
         return pd.DataFrame(columns=columns)
@@ -219,7 +429,8 @@ def write_metrics(
 ) -> tuple[Path, int]:
     """Write the folder's CNS metrics to ``output`` atomically; returns (path, samples)."""
     target = Path(output)
-    check_file_target(target, force=force)  # before the work, not after it
+    results_folder(folder)  # a wrong input is named before the output is looked at
+    check_file_target(target, force=force, ours=is_metrics_file)  # before the work
     series = load_series(folder, step)
 
     def fill(staging: Path) -> None:
@@ -231,5 +442,10 @@ def write_metrics(
                 for line in openmetrics_lines(series, begin):
                     out.write(line + "\n")
 
-    write_file(target, fill, force=force)
+    write_file(target, fill, force=force, ours=is_metrics_file)
     return target, len(series) * len(METRICS)
+
+
+def is_metrics_file(head: bytes) -> bool:
+    """Whether a file's first bytes are those of an export (either format) of ipsim's."""
+    return head.startswith((b"# TYPE cx_ipam_requested_ips gauge", b"time_s,subnet,subnet_cidr,"))

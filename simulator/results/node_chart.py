@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import difflib
-import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-import yaml
-
+from simulator.charts.common import is_ipsim_chart
 from simulator.charts.run import plot_nnc
 from simulator.core.modes import MODES
 from simulator.core.pool_monitor import Scaler, ScalerV2
 from simulator.results.folders import check_file_target, write_file
-from simulator.results.metrics import MetricsError, results_file
+from simulator.results.metrics import MetricsError, read_results, results_folder
+from simulator.scenario.loader import read_document
 
-__all__ = ["plot_node", "pool_thresholds"]
+__all__ = ["default_output", "plot_node", "pool_thresholds"]
 
 #: How many node names an unknown ``--node`` lists.
 _LISTED = 12
@@ -41,6 +40,13 @@ def pool_thresholds(cluster: dict[str, Any], max_ips: int) -> tuple[float, float
     return scaler.min_free, scaler.max_free
 
 
+def default_output(folder: str | os.PathLike[str], node: str) -> Path:
+    """``FOLDER/nnc-NODE.png``, with NODE made a plain file name: a node name read from
+    data never puts the chart outside the folder (no separator, no ``..`` of its own)."""
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", node)[:100] or "_"
+    return Path(folder) / f"nnc-{safe}.png"
+
+
 def _unknown_node(folder: Path, node: str, names: list[str]) -> MetricsError:
     close = difflib.get_close_matches(node, names, n=1)
     hint = f"did you mean {close[0]!r}? " if close else ""
@@ -61,26 +67,28 @@ def plot_node(
     force: bool = False,
 ) -> Path:
     """Draw ``node``'s pool from the folder's nnc.csv into ``output`` (PNG, atomically)."""
-    folder, target = Path(folder), Path(output)
-    check_file_target(target, force=force)
-    nnc = pd.read_csv(results_file(folder, "nnc.csv"))
+    folder, target = results_folder(folder), Path(output)
+    check_file_target(target, force=force, ours=is_ipsim_chart)
+    results = read_results(folder, nodes_optional=True)
+    nnc = results.nnc
     rows = nnc[nnc["node"] == node]
     if rows.empty:
         raise _unknown_node(folder, node, list(dict.fromkeys(nnc["node"])))
-    duration = float(json.loads(results_file(folder, "summary.json").read_text())["duration_s"])
-    end = duration
-    if (folder / "nodes.csv").is_file():
-        nodes = pd.read_csv(folder / "nodes.csv").set_index("node")
-        if node in nodes.index and pd.notna(nodes.at[node, "deleted_s"]):
-            end = float(nodes.at[node, "deleted_s"])  # the pool ends with the node
+    duration = results.duration
+    end = results.deleted.get(node, duration)  # the pool ends with the node
     thresholds = None
     resolved = folder / "scenario.resolved.yaml"
     if resolved.is_file():
-        scenario = yaml.safe_load(resolved.read_text())
-        cluster = next(c for c in scenario["clusters"] if c["name"] == rows["cluster"].iloc[0])
-        thresholds = pool_thresholds(cluster, int(rows["max_ips"].iloc[0]))
+        scenario = read_document(resolved)
+        cluster = next(
+            (c for c in scenario.get("clusters") or [] if c.get("name") == rows["cluster"].iloc[0]),
+            None,
+        )
+        if cluster is not None:
+            thresholds = pool_thresholds(cluster, int(rows["max_ips"].iloc[0]))
     return write_file(
         target,
         lambda staging: plot_nnc(rows, node, duration, staging, end=end, thresholds=thresholds),
         force=force,
+        ours=is_ipsim_chart,
     )

@@ -14,7 +14,6 @@ import html
 import json
 import os
 from collections.abc import Callable
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +24,19 @@ from simulator.charts.planning import varying_figures
 from simulator.core.modes import MODES
 from simulator.errors import IpsimError
 from simulator.results.folders import check_file_target, write_file
+from simulator.version import VERSION
 
-__all__ = ["MAX_EVENTS", "ReportError", "folder_kind", "render_report", "write_report"]
+__all__ = [
+    "MAX_EVENTS",
+    "ReportError",
+    "folder_kind",
+    "is_ipsim_report",
+    "render_report",
+    "write_report",
+]
+
+#: Who wrote a page: its generator tag, which also lets ``--force`` replace it.
+GENERATOR = f"ipsim {VERSION}"
 
 #: Rows of events.csv the page lists; the rest are counted.
 MAX_EVENTS = 400
@@ -97,12 +107,10 @@ def _verdict_box(word: str, lines: list[str]) -> str:
 
 
 def _page(title: str, body: str, folder: Path) -> str:
-    try:
-        made_by = f"ipsim {version('ipsim')}"
-    except PackageNotFoundError:
-        made_by = "ipsim"
+    made_by = GENERATOR
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<meta name="generator" content="{GENERATOR}">'
         f"<title>{_esc(title)}</title><style>{_STYLE}</style></head><body>"
         f"<h1>{_esc(title)}</h1>{body}"
         f'<p class="muted">Written by {_esc(made_by)} from the folder {_esc(folder.name)}/.</p>'
@@ -353,6 +361,11 @@ def render_report(folder: str | os.PathLike[str]) -> str:
     return _page(title, body, path)
 
 
+def is_ipsim_report(head: bytes) -> bool:
+    """Whether a file's first bytes are a report page ipsim wrote (its generator tag)."""
+    return head.startswith(b"<!DOCTYPE html>") and b'content="ipsim ' in head[:400]
+
+
 def write_report(
     folder: str | os.PathLike[str],
     output: str | os.PathLike[str],
@@ -361,6 +374,11 @@ def write_report(
 ) -> Path:
     """Write ``folder``'s page to ``output`` atomically; returns the path."""
     target = Path(output)
-    check_file_target(target, force=force)
+    check_file_target(target, force=force, ours=is_ipsim_report)
     text = render_report(folder)
-    return write_file(target, lambda staging: Path(staging).write_text(text, "utf-8"), force=force)
+    return write_file(
+        target,
+        lambda staging: Path(staging).write_text(text, "utf-8"),
+        force=force,
+        ours=is_ipsim_report,
+    )

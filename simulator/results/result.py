@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-import yaml
 
 from simulator.model.clock import collector_paused
 from simulator.results.folders import check_target, write_folder
@@ -17,6 +16,7 @@ from simulator.results.frames import changes, holder_frame, node_frame, pod_fram
 from simulator.results.nnc_frame import nnc_frame
 from simulator.results.pod_series import pods_over_time
 from simulator.results.summary import summarize
+from simulator.scenario.loader import write_document
 from simulator.scenario.models import Scenario
 
 if TYPE_CHECKING:
@@ -71,9 +71,7 @@ class Result:
         self.events.to_csv(folder / "events.csv", index=False)
         self.holders.to_csv(folder / "holders.csv", index=False)
         (folder / "summary.json").write_text(json.dumps(self.summary, indent=2) + "\n")
-        (folder / "scenario.resolved.yaml").write_text(
-            yaml.safe_dump(self.scenario.to_document(), sort_keys=False)
-        )
+        (folder / "scenario.resolved.yaml").write_text(write_document(self.scenario.to_document()))
         plot_utilization(
             self.subnets,
             self.events,

@@ -9,32 +9,45 @@ from __future__ import annotations
 import difflib
 import math
 import os
+import re
 import types
 import typing
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
 from simulator.core.units import format_duration
-from simulator.errors import ScenarioError, format_path
+from simulator.errors import ScenarioError, format_path, item_keys
+from simulator.scenario.files import InputFileError, read_bounded
 from simulator.scenario.models import Scenario
 from simulator.scenario.rules import resolve
 
-__all__ = ["load_scenario", "read_document"]
+__all__ = ["load_scenario", "read_document", "read_value", "write_document", "yaml11_hint"]
 
 #: Scenario files larger than this are refused before parsing.
 MAX_FILE_BYTES = 5_000_000
 
 
+_TAG = "tag:yaml.org,2002:"
+_MERGE = _TAG + "merge"
+
+
 class _StrictLoader(yaml.SafeLoader):
     """PyYAML's safe loader, refusing a key given twice in one mapping (YAML says keys
-    are unique; PyYAML would silently keep the last one)."""
+    are unique; PyYAML would silently keep the last one), and reading plain scalars as
+    YAML 1.2's core schema does (see :data:`_SCALARS`). Merge keys (``<<: *base``) are
+    supported: the mapping's own keys win over merged ones."""
+
+    # Filled from _SCALARS below, instead of SafeLoader's YAML 1.1 resolvers.
+    yaml_implicit_resolvers: ClassVar[dict[Any, list[tuple[str, re.Pattern[str]]]]] = {}
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
         for key_node, _ in node.value:
+            if key_node.tag == _MERGE:
+                continue  # merged keys may be overridden: only the mapping's own count
             key = self.construct_object(key_node, deep=deep)
             if isinstance(key, list | dict):
                 continue  # unhashable keys are reported by the base class
@@ -46,28 +59,113 @@ class _StrictLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+_DIGITS = r"[0-9](?:_?[0-9])*"
+#: Plain scalars that are not text, as in YAML 1.2's core schema plus Python's digit
+#: grouping (``1_000``). YAML 1.1, which PyYAML follows, also reads ``1:30`` as 90 (base
+#: 60), ``010`` as 8 (octal), ``yes``/``no``/``on``/``off`` as booleans and ``2025-01-01`` as
+#: a date: here they stay text, a text field takes them as written and any other field
+#: refuses them with a hint (:func:`yaml11_hint`), so no value turns into another number.
+_SCALARS = [
+    ("bool", r"true|True|TRUE|false|False|FALSE", "tTfF"),
+    ("int", r"[-+]?(?:0|[1-9](?:_?[0-9])*)", "-+0123456789"),
+    ("int", r"[-+]?0(?:[xX](?:_?[0-9a-fA-F])+|[oO](?:_?[0-7])+|[bB](?:_?[01])+)", "-+0"),
+    (
+        "float",
+        rf"[-+]?(?:(?:{_DIGITS}\.(?:{_DIGITS})?|\.{_DIGITS})(?:[eE][-+]?[0-9]+)?"
+        rf"|{_DIGITS}[eE][-+]?[0-9]+)",
+        "-+.0123456789",
+    ),
+    ("float", r"[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)", "-+."),
+    ("null", r"~|null|Null|NULL|", ["~", "n", "N", ""]),
+    ("merge", r"<<", "<"),
+]
+for _name, _pattern, _first in _SCALARS:
+    _StrictLoader.add_implicit_resolver(_TAG + _name, re.compile(f"^(?:{_pattern})$"), _first)
+
+
+def _int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
+    return int(loader.construct_scalar(node), 0)  # the resolver's forms are Python's
+
+
+def _float(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> float:
+    text = str(loader.construct_scalar(node))
+    special = text.lower().lstrip("+")
+    if special in (".inf", "-.inf", ".nan"):
+        return float(special.replace(".", ""))
+    return float(text)
+
+
+def _merge_text(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> str:
+    return str(loader.construct_scalar(node))  # ``<<`` other than as a key is text
+
+
+_StrictLoader.add_constructor(_TAG + "int", _int)
+_StrictLoader.add_constructor(_TAG + "float", _float)
+_StrictLoader.add_constructor(_MERGE, _merge_text)
+
+_SEXAGESIMAL = re.compile(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?")
+_LEADING_ZERO = re.compile(r"[-+]?0[0-9_]+")
+_YAML11_BOOLS = {"yes", "no", "on", "off", "y", "n"}
+
+
+def yaml11_hint(value: Any, *, boolean: bool = False) -> str | None:
+    """Why a text value that YAML 1.1 reads as a number (or, for a ``boolean`` field, as
+    a boolean) is not one here."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if _SEXAGESIMAL.fullmatch(text):
+        return (
+            f"{text} is not a number here (YAML 1.1 reads it in base 60); write a number "
+            "or a duration with a unit, such as 90s, 90m or 1.5h"
+        )
+    if _LEADING_ZERO.fullmatch(text):
+        digits = text.replace("_", "").lstrip("+-")
+        octal = (
+            f", or 0o{digits.lstrip('0') or '0'} for octal"
+            if set(digits) <= set("01234567")
+            else ""
+        )
+        return (
+            f"{text} is not a number here (YAML 1.1 reads a leading 0 as octal); write "
+            f"{int(digits)} without the 0{octal}"
+        )
+    if boolean and text.lower() in _YAML11_BOOLS:
+        return f"{text!r} is text here (YAML 1.1 reads it as a boolean); write true or false"
+    return None
+
+
+def read_value(text: str) -> Any:
+    """One value as a scenario file would read it (``--set KEY=VALUE``)."""
+    return yaml.load(text, Loader=_StrictLoader)
+
+
+class _Dumper(yaml.SafeDumper):
+    """PyYAML's safe dumper, quoting every string that a YAML 1.1 reader or this loader
+    would read as something else: ``1e3`` and ``0o17`` are numbers here, not in YAML 1.1."""
+
+    yaml_implicit_resolvers: ClassVar[dict[Any, list[tuple[str, re.Pattern[str]]]]] = {
+        first: list(found) for first, found in yaml.SafeDumper.yaml_implicit_resolvers.items()
+    }
+
+
+for _name, _pattern, _first in _SCALARS:
+    _Dumper.add_implicit_resolver(_TAG + _name, re.compile(f"^(?:{_pattern})$"), _first)
+
+
+def write_document(document: dict[str, Any]) -> str:
+    """A scenario document as YAML that reads back to the same document, here and in
+    any YAML 1.1 or 1.2 reader (``scenario.resolved.yaml``)."""
+    return yaml.dump(document, Dumper=_Dumper, sort_keys=False)
+
+
 def read_document(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Parse a YAML scenario file into a mapping (safe loader: no object construction)."""
     source = str(path)
-    file = Path(path)
-    too_big = f"scenario files are limited to {MAX_FILE_BYTES} bytes"
     try:
-        if file.is_dir():
-            raise ScenarioError("is a directory, not a scenario file", source=source)
-        size = file.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise ScenarioError(f"file is {size} bytes; {too_big}", source=source)
-        # Bounded even when stat() knows no size (a pipe, /dev/zero).
-        with file.open("rb") as handle:
-            raw = handle.read(MAX_FILE_BYTES + 1)
-        if len(raw) > MAX_FILE_BYTES:
-            raise ScenarioError(f"file is larger than allowed; {too_big}", source=source)
-    except FileNotFoundError:
-        raise ScenarioError("no such file", source=source) from None
-    except OSError as exc:
-        raise ScenarioError(f"cannot be read: {exc.strerror}", source=source) from None
-    except ValueError:  # a NUL byte in the name
-        raise ScenarioError("is not a valid file name", source=source) from None
+        raw = read_bounded(path, MAX_FILE_BYTES, "scenario file")
+    except InputFileError as exc:
+        raise ScenarioError(str(exc), source=source) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -144,7 +242,7 @@ def load_scenario(
         try:
             scenario = Scenario.model_validate(document)
         except ValidationError as exc:
-            raise _translate(exc) from None
+            raise _translate(exc, document) from None
         except RecursionError:
             raise ScenarioError("nested too deeply to be a scenario") from None
         return resolve(scenario, base)
@@ -220,14 +318,48 @@ def _bounds(field: Any) -> tuple[Any, Any]:
     return low, high
 
 
-def _translate(exc: ValidationError) -> ScenarioError:
+def _named(loc: tuple[Any, ...], document: Any) -> tuple[Any, ...]:
+    """``loc`` with list items named where they have a name (see :func:`item_keys`)."""
+    out: list[Any] = []
+    node = document
+    for part in loc:
+        if isinstance(part, int) and isinstance(node, list) and 0 <= part < len(node):
+            out.append(item_keys(node)[part])
+            node = node[part]
+        else:
+            out.append(part)
+            node = node.get(part) if isinstance(node, dict) else None
+    return tuple(out)
+
+
+def _translate(exc: ValidationError, document: Any = None) -> ScenarioError:
     errors = exc.errors(include_url=False)
     # A misspelt key shows up twice: unknown, and the real key missing. Say the first.
     error = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
-    loc, owner, field = _walk(tuple(error["loc"]))
+    found = _reworded(error, document)
+    hint = yaml11_hint(found.value, boolean=error["type"] in ("bool_type", "bool_parsing"))
+    if hint is None or error["type"] in ("extra_forbidden", "invalid_key", "missing"):
+        return found
+    return ScenarioError(f"{found.message}; {hint}", path=found.path, value=found.value)
+
+
+def _reworded(error: Any, document: Any) -> ScenarioError:
     kind = error["type"]
+    raw = tuple(error["loc"])
+    if kind == "invalid_key" or (kind == "extra_forbidden" and raw[-1] == ""):
+        # A key that is empty or not text: name the mapping that holds it.
+        loc, owner, _ = _walk((*raw[:-1], ""))
+        allowed = ", ".join(_keys(owner)) if owner else "none"
+        # pydantic writes a null key (``~: 1``, ``? : 1``) as 'None' in the location.
+        empty = raw[-1] in (None, "") or (kind == "invalid_key" and raw[-1] == "None")
+        what = "an empty key" if empty else f"the key {raw[-1]!r} (not text)"
+        return ScenarioError(
+            f"{what} is not allowed here; allowed: {allowed}",
+            path=format_path(_named(loc[:-1], document)),
+        )
+    loc, owner, field = _walk(raw)
     value = error.get("input")
-    path = format_path(loc)
+    path = format_path(_named(loc, document))
     if isinstance(value, float) and math.isfinite(value) and _is_duration(field):
         value = format_duration(value)  # as a file spells it: '0s', not the seconds 0.0
     if kind == "extra_forbidden":

@@ -16,7 +16,7 @@ from simulator.core.addressing import MAX_PREFIX, MIN_PREFIX
 from simulator.core.modes import MODES, ModeSpec, simulated_modes
 from simulator.core.units import format_duration
 from simulator.core.vm_sizes import VM_SIZES, pool_allocatable
-from simulator.errors import ScenarioError
+from simulator.errors import Name, ScenarioError, item_keys
 from simulator.scenario.models import TIMELINE_ACTIONS, Cluster, NodePool, Scenario
 from simulator.scenario.workloads import KIND_KEYS, KINDS, Workload
 
@@ -58,15 +58,34 @@ def _unknown(kind: str, name: str, names: list[str], path: str) -> ScenarioError
     return ScenarioError(f"no {kind} named {name!r}{hint}", path=path)
 
 
-def _unique(items: list[tuple[str, str]], kind: str) -> None:
-    seen: dict[str, str] = {}
+def _unique(items: list[tuple[str, str]], kind: str, *, azure: bool = False) -> None:
+    """Refuse a name given twice; ``azure``: also two that differ only in case, as Azure
+    refuses them (its resource names are case-insensitive)."""
+    seen: dict[str, tuple[str, str]] = {}
     for name, path in items:
-        if name in seen:
-            raise ScenarioError(
-                f"duplicate {kind} name {name!r} (first at {seen[name]}); names must be unique",
-                path=path,
-            )
-        seen[name] = path
+        key = name.casefold() if azure else name
+        if key in seen:
+            first, where = seen[key]
+            if first == name:
+                message = f"duplicate {kind} name {name!r} (first at {where}); names must be unique"
+            else:
+                message = (
+                    f"{kind} name {name!r} differs only in case from {first!r} (at {where}); "
+                    "Azure names are case-insensitive, so they must differ in more than case"
+                )
+            raise ScenarioError(message, path=path)
+        seen[key] = (name, path)
+
+
+#: Ranges Azure refuses in a VNet's address space (Azure Virtual Network FAQ, "What
+#: address ranges can I use in my VNets?"); a space overlapping one is refused.
+AZURE_REFUSED_RANGES = [
+    (ipaddress.IPv4Network("224.0.0.0/4"), "multicast"),
+    (ipaddress.IPv4Network("255.255.255.255/32"), "broadcast"),
+    (ipaddress.IPv4Network("127.0.0.0/8"), "loopback"),
+    (ipaddress.IPv4Network("169.254.0.0/16"), "link-local"),
+    (ipaddress.IPv4Network("168.63.129.16/32"), "Azure's internal DNS"),
+]
 
 
 def _check_network(scenario: Scenario) -> None:
@@ -78,30 +97,48 @@ def _check_network(scenario: Scenario) -> None:
             path="network.exhaustion.lower_percent",
             value=exhaustion.lower_percent,
         )
+    vnets = scenario.network.vnets
+    keys = item_keys(vnets)
+    where = {
+        (i, j): f"network.vnets[{keys[i]}].subnets[{key}]"
+        for i, v in enumerate(vnets)
+        for j, key in enumerate(item_keys(v.subnets))
+    }
     _unique(
-        [(v.name, f"network.vnets[{i}].name") for i, v in enumerate(scenario.network.vnets)], "VNet"
+        [(v.name, f"network.vnets[{keys[i]}].name") for i, v in enumerate(vnets)],
+        "VNet",
+        azure=True,
     )
     _unique(
         [
-            (s.name, f"network.vnets[{i}].subnets[{j}].name")
-            for i, v in enumerate(scenario.network.vnets)
+            (s.name, f"{where[i, j]}.name")
+            for i, v in enumerate(vnets)
             for j, s in enumerate(v.subnets)
         ],
         "subnet",
+        azure=True,
     )
-    for i, vnet in enumerate(scenario.network.vnets):
+    for i, vnet in enumerate(vnets):
         spaces = [ipaddress.IPv4Network(c) for c in vnet.address_space]
         for a, space in enumerate(spaces):
+            for refused, what in AZURE_REFUSED_RANGES:
+                if space.overlaps(refused):
+                    raise ScenarioError(
+                        f"overlaps {refused} ({what}), which Azure does not allow in a VNet's "
+                        "address space; use a private range such as 10.0.0.0/8",
+                        path=f"network.vnets[{keys[i]}].address_space[{a}]",
+                        value=str(space),
+                    )
             for b in range(a):
                 if space.overlaps(spaces[b]):
                     raise ScenarioError(
                         f"overlaps address space {spaces[b]} of the same VNet",
-                        path=f"network.vnets[{i}].address_space[{a}]",
+                        path=f"network.vnets[{keys[i]}].address_space[{a}]",
                         value=str(space),
                     )
         nets: list[ipaddress.IPv4Network] = []
         for j, subnet in enumerate(vnet.subnets):
-            path = f"network.vnets[{i}].subnets[{j}].cidr"
+            path = f"{where[i, j]}.cidr"
             net = ipaddress.IPv4Network(subnet.cidr)
             if not MIN_PREFIX <= net.prefixlen <= MAX_PREFIX:
                 raise ScenarioError(
@@ -136,7 +173,7 @@ def _pod_subnet_refused(mode: ModeSpec, path: str, value: str) -> ScenarioError:
 
 
 def _resolve_pool(
-    cluster: Cluster, c: int, pool: NodePool, p: int, subnets: dict[str, SubnetRef]
+    cluster: Cluster, c: Name | int, pool: NodePool, p: Name | int, subnets: dict[str, SubnetRef]
 ) -> NodePool:
     path = f"clusters[{c}].node_pools[{p}]"
     if pool.node_subnet not in subnets:
@@ -222,17 +259,22 @@ def _resolve_pool(
     return pool.model_copy(update=update)
 
 
-def _resolve_cluster(cluster: Cluster, c: int, subnets: dict[str, SubnetRef]) -> Cluster:
+def _resolve_cluster(cluster: Cluster, c: Name | int, subnets: dict[str, SubnetRef]) -> Cluster:
     if not MODES[cluster.cni].pod_subnet and cluster.pod_subnet is not None:
         raise _pod_subnet_refused(
             MODES[cluster.cni], f"clusters[{c}].pod_subnet", cluster.pod_subnet
         )
+    keys = item_keys(cluster.node_pools)
     _unique(
-        [(p.name, f"clusters[{c}].node_pools[{i}].name") for i, p in enumerate(cluster.node_pools)],
+        [
+            (p.name, f"clusters[{c}].node_pools[{keys[i]}].name")
+            for i, p in enumerate(cluster.node_pools)
+        ],
         "node pool",
     )
     pools = [
-        _resolve_pool(cluster, c, pool, p, subnets) for p, pool in enumerate(cluster.node_pools)
+        _resolve_pool(cluster, c, pool, keys[p], subnets)
+        for p, pool in enumerate(cluster.node_pools)
     ]
     vnets = {subnets[p.node_subnet].vnet for p in pools}
     if len(vnets) > 1:
@@ -242,7 +284,7 @@ def _resolve_cluster(cluster: Cluster, c: int, subnets: dict[str, SubnetRef]) ->
                 raise ScenarioError(
                     f"node subnet is in VNet {subnets[pool.node_subnet].vnet!r} but the "
                     f"cluster's first node pool is in VNet {first!r}; a cluster lives in one VNet",
-                    path=f"clusters[{c}].node_pools[{p}].node_subnet",
+                    path=f"clusters[{c}].node_pools[{keys[p]}].node_subnet",
                     value=pool.node_subnet,
                 )
     nodes = sum(p.count for p in pools)
@@ -254,7 +296,9 @@ def _resolve_cluster(cluster: Cluster, c: int, subnets: dict[str, SubnetRef]) ->
     return cluster.model_copy(update={"node_pools": pools})
 
 
-def _resolve_workload(w: Workload, i: int, clusters: dict[str, Cluster], base: Path) -> Workload:
+def _resolve_workload(
+    w: Workload, i: Name | int, clusters: dict[str, Cluster], base: Path
+) -> Workload:
     path = f"workloads[{i}]"
     if w.cluster not in clusters:
         raise _unknown("cluster", w.cluster, list(clusters), f"{path}.cluster")
@@ -304,10 +348,14 @@ def _resolve_workload(w: Workload, i: int, clusters: dict[str, Cluster], base: P
 
 def _check_workloads_and_timeline(scenario: Scenario, base: Path) -> Scenario:
     clusters = {c.name: c for c in scenario.clusters}
+    keys = item_keys(scenario.workloads)
     _unique(
-        [(w.name, f"workloads[{i}].name") for i, w in enumerate(scenario.workloads)], "workload"
+        [(w.name, f"workloads[{keys[i]}].name") for i, w in enumerate(scenario.workloads)],
+        "workload",
     )
-    resolved = [_resolve_workload(w, i, clusters, base) for i, w in enumerate(scenario.workloads)]
+    resolved = [
+        _resolve_workload(w, keys[i], clusters, base) for i, w in enumerate(scenario.workloads)
+    ]
     kinds = {w.name: w.kind for w in resolved}
     workloads = list(kinds)
     for i, event in enumerate(scenario.timeline):
@@ -337,6 +385,15 @@ def _check_workloads_and_timeline(scenario: Scenario, base: Path) -> Scenario:
                     act.node_pool,
                     pools,
                     f"{path}.{action}.node_pool",
+                )
+            pool = clusters[act.cluster].node_pools[pools.index(act.node_pool)]
+            if action == "scale_node_pool" and pool.autoscaler is not None:
+                raise ScenarioError(
+                    f"node pool {act.node_pool!r} has the cluster autoscaler enabled, and AKS "
+                    "refuses a manual scale of such a pool: change its autoscaler min and max "
+                    "instead",
+                    path=f"{path}.{action}.node_pool",
+                    value=act.node_pool,
                 )
         else:
             if act.workload not in workloads:
@@ -402,9 +459,14 @@ def resolve(scenario: Scenario, base: Path | None = None) -> Scenario:
             value=format_duration(scenario.sample_every),
         )
     _check_network(scenario)
-    _unique([(c.name, f"clusters[{i}].name") for i, c in enumerate(scenario.clusters)], "cluster")
+    keys = item_keys(scenario.clusters)
+    _unique(
+        [(c.name, f"clusters[{keys[i]}].name") for i, c in enumerate(scenario.clusters)],
+        "cluster",
+        azure=True,
+    )
     subnets = subnet_index(scenario)
-    clusters = [_resolve_cluster(c, i, subnets) for i, c in enumerate(scenario.clusters)]
+    clusters = [_resolve_cluster(c, keys[i], subnets) for i, c in enumerate(scenario.clusters)]
     resolved = scenario.model_copy(update={"clusters": clusters})
     resolved = _check_workloads_and_timeline(resolved, base)
     _check_node_limit_over_time(resolved)

@@ -125,7 +125,9 @@ def _rate(value: Any) -> float:
         per_second = float(match.group(1)) / {"s": 1.0, "min": 60.0, "h": 3600.0}[match.group(2)]
     else:
         raise ValueError("must be a rate such as 2/s, 30/min, 100/h or a number per second")
-    if not math.isfinite(per_second) or per_second <= 0:
+    if not math.isfinite(per_second):
+        raise ValueError("must be finite: a rate such as 2/s, 30/min or 100/h")
+    if per_second <= 0:
         raise ValueError("must be a positive rate")
     return per_second
 
@@ -161,7 +163,9 @@ def _cpu(value: Any) -> int:
         milli = float(value) * 1000
     else:
         raise ValueError("must be CPU such as 250m, 0.5 or 2")
-    if not math.isfinite(milli) or milli < 0 or milli > 10_000_000:
+    if not math.isfinite(milli):
+        raise ValueError("must be finite: CPU such as 250m, 0.5 or 2")
+    if milli < 0 or milli > 10_000_000:
         raise ValueError("must be CPU between 0 and 10000 cores")
     return round(milli)
 
@@ -210,8 +214,11 @@ WorkloadName = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])
 
 
 class StrictModel(BaseModel):
-    # Strict: YAML already types values, so "true" must not pass for a count.
-    model_config = ConfigDict(extra="forbid", validate_default=True, frozen=True, strict=True)
+    # Strict: YAML already types values, so "true" must not pass for a count. No NaN or
+    # infinity in any number: .nan and .inf are refused as "must be a finite number".
+    model_config = ConfigDict(
+        extra="forbid", validate_default=True, frozen=True, strict=True, allow_inf_nan=False
+    )
 
 
 class Resources(StrictModel):

@@ -2,7 +2,8 @@
 
 Keys address the YAML document as written: ``clusters[0].node_pools[0].max_pods`` or,
 by name, ``clusters[aks1].node_pools[user].max_pods``. Values are read as YAML scalars,
-so ``30`` is a number, ``10m`` a duration string and ``true`` a boolean.
+the way scenario files are (:func:`simulator.loader.read_value`), so ``30`` is a number,
+``10m`` a duration string and ``true`` a boolean.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import yaml
 
 from simulator.core.modes import MODES, simulated_modes
 from simulator.errors import IpsimError
+from simulator.scenario.loader import read_value
 
 __all__ = ["SetError", "apply_settings", "parse_settings", "set_key", "switch_cni", "variants"]
 
@@ -36,8 +38,8 @@ def parse_settings(options: tuple[str, ...] | list[str]) -> list[tuple[str, list
         values = []
         for text in raw.split(","):
             try:
-                values.append(yaml.safe_load(text.strip()))
-            except yaml.YAMLError:
+                values.append(read_value(text.strip()))
+            except (yaml.YAMLError, ValueError, RecursionError):
                 raise SetError(f"--set {key}: cannot read value {text.strip()!r}") from None
         out.append((key.strip(), values))
     return out
