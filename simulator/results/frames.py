@@ -37,7 +37,7 @@ def holder_frame(world: World) -> pd.DataFrame:
     parts = []
     for subnet in world.used_subnets():
         for holder in sorted(subnet.held_by):
-            changes = [(t, c) for t, h, c in subnet.holder_changes if h == holder]
+            changes = [(t, c) for t, h, c, _ in subnet.holder_changes if h == holder]
             times = np.array([t for t, _ in changes], dtype=float)
             counts = np.array([c for _, c in changes], dtype=np.int64)
             at = np.searchsorted(times, grid, side="right") - 1
