@@ -11,10 +11,16 @@ import numpy as np
 
 from simulator.core.addressing import CidrBlocks, SubnetPool
 
-__all__ = ["POD_CIDR", "VNET", "Clock", "SubnetState", "VnetUsage"]
+__all__ = ["POD_CIDR", "VNET", "Clock", "SubnetState", "VnetUsage", "pod_cidr_space"]
 
 #: The kinds of address space: a subnet of a VNet, or a cluster's private pod CIDR.
 VNET, POD_CIDR = "vnet", "pod_cidr"
+
+
+def pod_cidr_space(cluster: str) -> str:
+    """The name of a cluster's pod CIDR among the address spaces (``pod_cidr:aks1``:
+    no subnet name holds a colon)."""
+    return f"{POD_CIDR}:{cluster}"
 
 
 class Clock(Protocol):
