@@ -23,6 +23,7 @@ from simulator.core.pool_monitor import Scaler
 
 __all__ = [
     "DEFAULT_MODE",
+    "DEFAULT_POD_CIDR",
     "MAX_NODES_PER_CLUSTER",
     "MODES",
     "AksFields",
@@ -195,6 +196,20 @@ def _static_block(load: NodeLoad) -> tuple[Take, ...]:
     )
 
 
+def _node_cidr(load: NodeLoad) -> tuple[Take, ...]:
+    return (_one_node_address(load), Take(Space.POD_CIDR, 1, block=256, formula="1 /24"))
+
+
+def _cidr_note(nodes: int) -> str:
+    return f"a /24 of the pod CIDR per node: {nodes} /24s"
+
+
+#: The pod CIDR of an Overlay or kubenet cluster that names none (reference §9).
+DEFAULT_POD_CIDR = "10.244.0.0/16"
+#: Node-subnet addresses per new node in the pre-flight check of modes whose pods take
+#: no VNet address: "nodes requested" (reference §2, §12).
+_ONE_PER_NODE = PreflightRule(Space.NODE_SUBNET, lambda max_pods: 1)
+
 #: Every CNI mode by the name scenario files and ``--cni`` use, in the order tables list them.
 MODES: dict[str, ModeSpec] = {
     spec.name: spec
@@ -234,10 +249,43 @@ MODES: dict[str, ModeSpec] = {
             max_pods_default=250,
             takes=_static_block,
             pod_subnet=True,
-            strategy=None,
+            strategy="simulator.model.cni.static_block:StaticBlockCni",
             pod_subnet_largest=12,
             pool_allocations=("static-block",),
             max_pods_note=_static_waste,
+        ),
+        ModeSpec(
+            name="overlay",
+            title="Azure CNI Overlay: a /24 of a private pod CIDR per node",
+            aks=AksFields("azure", network_plugin_mode="overlay"),
+            pod_addresses=Space.POD_CIDR,
+            max_pods_default=250,
+            takes=_node_cidr,
+            pod_subnet=False,
+            strategy="simulator.model.cni.overlay:OverlayCni",
+            # Reference §12 and AKS CHANGELOG 2023-05-07: the node subnet for new nodes;
+            # the pod CIDR for every pool's nodes (max counts when autoscaled).
+            preflight=(_ONE_PER_NODE, PreflightRule(Space.POD_CIDR, lambda m: 1, "cluster")),
+            calc_note=_cidr_note,
+            pod_subnet_refusal="Azure CNI Overlay takes pod IPs from the cluster's pod CIDR",
+            pod_cidr_default=DEFAULT_POD_CIDR,
+            pod_cidr_expandable=True,
+        ),
+        ModeSpec(
+            name="kubenet",
+            title="kubenet: a /24 of a private pod CIDR per node, routed by a route table",
+            aks=AksFields("kubenet"),
+            pod_addresses=Space.POD_CIDR,
+            max_pods_default=110,
+            takes=_node_cidr,
+            pod_subnet=False,
+            strategy="simulator.model.cni.kubenet:KubenetCni",
+            max_nodes=400,
+            max_nodes_reason="a kubenet cluster (an Azure route table holds 400 routes)",
+            preflight=(_ONE_PER_NODE,),
+            calc_note=_cidr_note,
+            pod_subnet_refusal="kubenet takes pod IPs from the cluster's pod CIDR",
+            pod_cidr_default=DEFAULT_POD_CIDR,
         ),
     )
 }

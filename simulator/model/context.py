@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from simulator.model.clock import TickBus
     from simulator.model.recorder import Recorder
     from simulator.model.subnets import SubnetState
-    from simulator.scenario.models import Cluster, Exhaustion
+    from simulator.scenario.models import Cluster, Exhaustion, Network
 
 __all__ = ["ModelContext"]
 
@@ -55,6 +55,7 @@ class ModelContext:
     subnets: dict[str, SubnetState]  # every subnet of the scenario, by name
     exhaustion: Exhaustion  # the control plane's subnet exhaustion settings
     literal_tick: bool = False  # test switch: run CNS's 1 s ticker literally
+    network: Network | None = None  # the scenario's network settings
 
     def after(self, delay: float, action: Callable[..., Any], *args: Any) -> None:
         """Call ``action(*args)`` ``delay`` seconds from now."""

@@ -66,8 +66,9 @@ class SubnetState:
         self.name = name
         self.vnet = vnet
         self.space = space
-        # The VNet's running totals (None for a pod CIDR: no VNet addresses).
-        self.usage: VnetUsage | None = None
+        # Running totals this space adds to: its VNet's and all VNets' (none for a pod
+        # CIDR: it holds no VNet addresses).
+        self.usages: tuple[VnetUsage, ...] = ()
         self._clock = clock
         self.assigned = 0
         self.peak_allocated = 0
@@ -231,8 +232,8 @@ class SubnetState:
     def _hold(
         self, holder: str, delta: int, *, mappings: int | None = None, blocks: int = 0
     ) -> None:
-        if self.usage is not None:
-            self.usage.add(delta, delta if mappings is None else mappings)
+        for usage in self.usages:
+            usage.add(delta, delta if mappings is None else mappings)
         count = self.held_by.get(holder, 0) + delta
         self.held_by[holder] = count
         if count > self.peak_held.get(holder, 0):

@@ -34,12 +34,14 @@ class World:
         self.env = simpy.Environment()
         self.recorder = Recorder(self.env)
         self.subnets: dict[str, SubnetState] = {}
+        # What the VNets' subnets hold: per VNet, and all of them together.
         self.vnets: dict[str, VnetUsage] = {}
+        self.vnet_total = VnetUsage()
         for vnet in scenario.network.vnets:
             usage = self.vnets[vnet.name] = VnetUsage()
             for subnet in vnet.subnets:
                 state = SubnetState(subnet.name, subnet.cidr, vnet.name, self.env)
-                state.usage = usage
+                state.usages = (usage, self.vnet_total)
                 self.subnets[subnet.name] = state
         # Each cluster's pod CIDR is an address space of its own, outside every VNet.
         for cluster in scenario.clusters:
@@ -62,6 +64,7 @@ class World:
                 self.subnets,
                 scenario.network.exhaustion,
                 literal_tick=literal_tick,
+                network=scenario.network,
             )
             runtime = ClusterRuntime(
                 ctx,
