@@ -18,6 +18,7 @@ from simulator.experiments.executors import LocalExecutor
 from simulator.experiments.plan import plan
 from simulator.experiments.runs import RunSpec, replica_seeds, run_spec
 from simulator.experiments.sweep import sweep
+from simulator.scenario.loader import load_scenario
 from simulator.scenario.variants import SetError, parse_settings, set_key
 
 from conftest import make_scenario
@@ -305,3 +306,23 @@ def test_run_with_replicas_writes_each_and_the_spread(tmp_path):
     spread = summary["spread"]["pods.created"]
     assert spread["min"] <= spread["median"] <= spread["max"]
     assert spread["min"] < spread["max"]  # Poisson arrivals differ between replicas
+
+
+def test_variants_set_keys_before_switching_the_cni():
+    """A key that only some modes take is set once for all variants; the others drop it."""
+    from simulator.scenario.variants import apply_settings
+
+    doc = make_scenario(nodes=2)  # dynamic, with a pod subnet
+    settings = {"clusters[0].pod_cidr": "100.64.0.0/16"}
+    overlay = load_scenario(apply_settings(doc, settings, "overlay"))
+    assert overlay.clusters[0].pod_cidr == "100.64.0.0/16"
+    assert overlay.clusters[0].node_pools[0].pod_subnet is None
+    dynamic = load_scenario(apply_settings(doc, settings, "dynamic"))
+    assert (dynamic.clusters[0].pod_cidr, dynamic.clusters[0].pod_subnet) == (None, "podsubnet")
+    kubenet = load_scenario(apply_settings(doc, {}, "kubenet"))  # the default pod CIDR
+    assert kubenet.clusters[0].pod_cidr == "10.244.0.0/16"
+    # A traditional scenario gets a pod subnet for its dynamic variant the same way.
+    traditional = make_scenario(cni="traditional")
+    traditional["network"]["vnets"][0]["subnets"].append({"name": "pods", "cidr": "10.241.0.0/16"})
+    moved = apply_settings(traditional, {"clusters[0].pod_subnet": "pods"}, "static-block")
+    assert load_scenario(moved).clusters[0].node_pools[0].pod_ip_allocation == "static-block"
