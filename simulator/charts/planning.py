@@ -15,6 +15,7 @@ from simulator.charts.run import _time_scale
 __all__ = [
     "plot_capacity",
     "plot_comparison",
+    "plot_consumption",
     "plot_plan",
     "plot_sweep",
 ]
@@ -69,6 +70,82 @@ def plot_comparison(series: pd.DataFrame, title: str, path: str | Path | None = 
         ax.grid(alpha=0.3)
         ax.legend(loc="best", fontsize=8, framealpha=0.85)
     axes[-1, 0].set_xlabel(f"simulated time ({unit})")
+    fig.suptitle(title, fontsize=11)
+    return _save(fig, path)
+
+
+def plot_consumption(
+    series: pd.DataFrame, variants: pd.DataFrame, title: str, path: str | Path | None = None
+) -> plt.Figure:
+    """What each variant consumes, one figure: VNet addresses held (every subnet
+    together) on one panel, pod CIDR addresses held, pods waiting for an address, and
+    per variant the nodes that failed and the most nodes its spaces allow."""
+    fig, axes = plt.subplots(4, 1, figsize=(9, 11), gridspec_kw={"height_ratios": [3, 2, 2, 2]})
+    duration = float(series["time_s"].max()) if len(series) else 0.0
+    scale, unit = _time_scale(duration)
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    names = list(dict.fromkeys(variants["variant"]))
+    panels = [
+        ("vnet_allocated", "VNet addresses held, all subnets together", "addresses"),
+        ("pod_cidr_allocated", "pod CIDR addresses held (not VNet addresses)", "addresses"),
+        ("pods_waiting", "pods bound to a node and waiting for an address", "pods"),
+    ]
+    for ax, (column, heading, ylabel) in zip(axes[:3], panels, strict=True):
+        for i, name in enumerate(names):
+            rows = series[series["variant"] == name]
+            if column != "vnet_allocated" and not rows[column].any():
+                continue  # nothing to draw: keep the legend to the variants that have it
+            ax.step(
+                rows["time_s"] / scale,
+                rows[column],
+                where="post",
+                color=colours[i % len(colours)],
+                # Later variants thinner, on top: equal lines (Overlay, kubenet) both show.
+                lw=max(3.2 - 0.45 * i, 1.0),
+                label=name,
+            )
+        ax.set_title(heading, loc="left", fontsize=10)
+        ax.set_ylabel(ylabel)
+        ax.set_xlabel(f"simulated time ({unit})")
+        ax.grid(alpha=0.3)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(loc="best", fontsize=8, framealpha=0.85)
+        else:
+            ax.text(
+                0.5,
+                0.5,
+                "none in any variant",
+                ha="center",
+                va="center",
+                transform=ax.transAxes,
+                color="grey",
+            )
+    ax = axes[3]
+    x = range(len(names))
+    width = 0.4
+    failed = ax.bar(
+        [i - width / 2 for i in x],
+        variants["nodes_failed"],
+        width,
+        color="tab:red",
+        label="nodes failed",
+    )
+    reach = ax.bar(
+        [i + width / 2 for i in x],
+        variants["max_nodes"],
+        width,
+        color="tab:green",
+        label="most nodes the spaces allow",
+    )
+    ax.bar_label(failed, fontsize=8)
+    ax.bar_label(reach, fontsize=8)
+    ax.set_xticks(list(x), names, fontsize=8)
+    ax.set_ylabel("nodes")
+    ax.set_title(
+        "nodes failed, and the most nodes each variant's spaces allow", loc="left", fontsize=10
+    )
+    ax.grid(alpha=0.3, axis="y")
+    ax.legend(loc="best", fontsize=8, framealpha=0.85)
     fig.suptitle(title, fontsize=11)
     return _save(fig, path)
 

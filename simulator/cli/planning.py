@@ -82,6 +82,11 @@ def compare(scenario, cni, sets, replicas, seed, output, force, jobs, dask) -> N
         ]
     ]
     click.echo(shown.to_string(index=False))
+    if result.variants is not None:
+        click.echo()
+        columns = ["variant", "vnet_peak_addresses", "pod_cidr_peak_blocks", "nodes_failed"]
+        columns += ["operations_refused", "pods_waited", "max_nodes"]
+        click.echo(result.variants[columns].to_string(index=False))
     click.echo(f"results written to {saved}/")
 
 

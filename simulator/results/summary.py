@@ -12,13 +12,20 @@ import pandas as pd
 
 from simulator.core.addressing import block_capacity
 from simulator.core.modes import NodeLoad, Space, Take, mode_spec
-from simulator.model.subnets import VNET, pod_cidr_space
+from simulator.model.subnets import POD_CIDR, VNET, pod_cidr_space
 
 if TYPE_CHECKING:
     from simulator.model.subnets import SubnetState
     from simulator.model.world import World
 
-__all__ = ["SWEEP_SUBNET_FIGURES", "VNET_MAPPING_LIMIT", "flatten", "subnet_rows", "summarize"]
+__all__ = [
+    "SWEEP_SUBNET_FIGURES",
+    "VNET_MAPPING_LIMIT",
+    "flatten",
+    "run_row",
+    "subnet_rows",
+    "summarize",
+]
 
 #: Azure's limit of private addresses configured in one VNet; a static /28 block counts
 #: as one (concepts-network-ip-address-planning; the AKS API's StaticBlock text).
@@ -260,15 +267,18 @@ def flatten(summary: dict[str, Any]) -> dict[str, Any]:
 
 
 def subnet_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
-    """A run's summary as one row per subnet, with the run's node and pod figures
-    beside each (``comparison.csv``)."""
+    """A run's summary as one row per address space (VNet subnets, then pod CIDRs), with
+    the run's node and pod figures beside each (``comparison.csv``)."""
     pods = summary["pods"]
     rows = []
-    for name, sub in summary["subnets"].items():
+    spaces = [(VNET, name, sub) for name, sub in summary["subnets"].items()]
+    spaces += [(POD_CIDR, name, sub) for name, sub in summary.get("pod_cidrs", {}).items()]
+    for space, name, sub in spaces:
         assigned = sub["mean_assigned"]
         rows.append(
             {
                 "subnet": name,
+                "space": space,
                 "capacity": sub["capacity"],
                 "peak_allocated": sub["peak_allocated"],
                 "mean_allocated": sub["mean_allocated"],
@@ -283,3 +293,22 @@ def subnet_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def run_row(summary: dict[str, Any]) -> dict[str, Any]:
+    """A run's figures that compare modes on one scale (``variants.csv``): VNet addresses
+    consumed, pod CIDR /24s, what waited and failed, and the nodes the spaces allow."""
+    pods, cidrs = summary["pods"], summary.get("pod_cidrs", {}).values()
+    return {
+        "vnet_peak_addresses": summary["vnet_addresses"]["peak"],
+        "vnet_final_addresses": summary["vnet_addresses"]["final"],
+        "vnet_peak_mappings": sum(v["peak_mappings"] for v in summary["vnets"].values()),
+        "pod_cidr_peak_blocks": sum(c["peak_blocks"] for c in cidrs),
+        "pod_cidr_peak_addresses": sum(c["peak_allocated"] for c in cidrs),
+        "nodes_failed": summary["nodes"]["failed"],
+        "operations_refused": summary.get("operations_refused", 0),
+        "pods_waited": pods["waited_for_ip"],
+        "pods_waiting_at_end": pods["waiting_for_ip_at_end"],
+        "p95_wait_s": pods["ip_wait_s"]["p95"],
+        "max_nodes": summary["reach"]["max_nodes"],
+    }

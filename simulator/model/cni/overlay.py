@@ -31,17 +31,11 @@ class OverlayCni(CniMode):
     name = "overlay"
 
     def node_created(self, node: Node) -> bool:
-        got = node.node_subnet.take(1, holder=node.holder)
-        if got is None:
-            self.ctx.recorder.node_event(
-                node, "node_failed", "SubnetIsFull: no free address in the node subnet"
-            )
-            return False
         space = node.pod_subnet
         assert space is not None
+        # The /24 first: a node that gets none takes nothing of the node subnet either.
         blocks = space.take_blocks(1, holder=node.holder)
         if blocks is None:
-            node.node_subnet.give_back(got, holder=node.holder)
             pool = space.pool
             self.ctx.recorder.node_event(
                 node,
@@ -49,6 +43,13 @@ class OverlayCni(CniMode):
                 f"no free /24 in the pod CIDR {pool.cidr}: its {pool.block_count} /24s are "  # type: ignore[union-attr]
                 "all held by nodes",
                 subnet=space.name,
+            )
+            return False
+        got = node.node_subnet.take(1, holder=node.holder)
+        if got is None:
+            space.give_back_blocks(blocks, holder=node.holder)
+            self.ctx.recorder.node_event(
+                node, "node_failed", "SubnetIsFull: no free address in the node subnet"
             )
             return False
         node.node_ip = got[0]

@@ -50,18 +50,12 @@ class StaticBlockCni(CniMode):
 
     def node_created(self, node: Node) -> bool:
         node.cni = StaticNc()
-        got = node.node_subnet.take(1, holder=node.holder)
-        if got is None:
-            self.ctx.recorder.node_event(
-                node, "node_failed", "SubnetIsFull: no free address in the node subnet"
-            )
-            return False
         subnet = node.pod_subnet
         assert subnet is not None
+        # The blocks first: a node that gets none takes nothing of the node subnet either.
         want = static_blocks(node.max_pods)
         blocks = subnet.take_blocks(want, holder=node.holder)
         if blocks is None:
-            node.node_subnet.give_back(got, holder=node.holder)
             self.ctx.recorder.node_event(
                 node,
                 "node_failed",
@@ -69,6 +63,13 @@ class StaticBlockCni(CniMode):
                 f"pod subnet has {subnet.pool.free_blocks()} whole /28 blocks free "  # type: ignore[union-attr]
                 f"({subnet.pool.free} free addresses)",
                 subnet=subnet.name,
+            )
+            return False
+        got = node.node_subnet.take(1, holder=node.holder)
+        if got is None:
+            subnet.give_back_blocks(blocks, holder=node.holder)
+            self.ctx.recorder.node_event(
+                node, "node_failed", "SubnetIsFull: no free address in the node subnet"
             )
             return False
         node.node_ip = got[0]
