@@ -326,3 +326,38 @@ def test_variants_set_keys_before_switching_the_cni():
     traditional["network"]["vnets"][0]["subnets"].append({"name": "pods", "cidr": "10.241.0.0/16"})
     moved = apply_settings(traditional, {"clusters[0].pod_subnet": "pods"}, "static-block")
     assert load_scenario(moved).clusters[0].node_pools[0].pod_ip_allocation == "static-block"
+
+
+def test_calc_and_capacity_for_the_five_modes(tmp_path):
+    """Each mode's documented examples through calc and chart capacity."""
+    # Static block, the docs' table: 30 -> 2 blocks, 31 -> 2, 32 -> 3 (/28s of 16).
+    for max_pods, blocks in ((30, 2), (31, 2), (32, 3)):
+        _, pod = calculate("static-block", 1, max_pods)
+        assert (pod.blocks, pod.addresses) == (blocks, 16 * blocks)
+    # Overlay: the default /16 pod CIDR holds 256 nodes' /24s; 257 need a /15.
+    _, cidr = calculate("overlay", 256, 250)
+    assert (cidr.addresses, cidr.blocks, cidr.prefix, cidr.usable) == (65536, 256, 16, 65536)
+    assert calculate("overlay", 257, 250)[1].prefix == 15
+    done = ipsim("calc", "--cni", "overlay", "--nodes", 256, "--max-pods", 250)
+    assert "pod CIDR: 65,536 addresses (256 /24s) -> /16 (65,536 addresses)" in done.stdout
+    # Kubenet's 400 nodes (its route table) and Overlay's 5,000 per cluster.
+    done = ipsim("calc", "--cni", "kubenet", "--nodes", 400, "--max-pods", 110, "--surge", 1)
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        "error: --nodes: 400 + surge 1 nodes; a kubenet cluster (an Azure route table holds "
+        "400 routes) holds at most 400"
+    )
+    assert ipsim("calc", "--cni", "overlay", "--nodes", 5000, "--max-pods", 250).returncode == 0
+    done = ipsim(
+        "chart", "capacity", "--max-pods", 110, "--pods-per-node", 110,
+        "--prefix-range", "24-15", "--pod-cidr-prefix", 15, "-o", tmp_path / "cap",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    table = pd.read_csv(tmp_path / "cap" / "capacity.csv").set_index(["mode", "prefix"])
+    # A /24 node subnet: 251 kubenet nodes (27,610 pods at 110); from a /23 on, the
+    # kubenet cluster stops at 400 nodes and Overlay at the /15 pod CIDR's 512 /24s.
+    assert tuple(table.loc[("kubenet", 24), ["nodes", "pods"]]) == (251, 27610)
+    assert tuple(table.loc[("kubenet", 22), ["nodes", "limit"]]) == (400, "400 nodes per cluster")
+    assert tuple(table.loc[("overlay", 22), ["nodes", "limit"]]) == (512, "pod CIDR /15")
+    assert tuple(table.loc[("static-block", 24), ["subnet", "nodes"]]) == ("pod", 2)  # 14 // 7
+    assert table.loc[("traditional", 24), "nodes"] == 2  # 251 // 111

@@ -195,13 +195,19 @@ def plot_sweep(
 def plot_capacity(table: pd.DataFrame, title: str, path: str | Path | None = None) -> plt.Figure:
     """Largest pod count each prefix holds, per mode (log scale)."""
     fig, ax = plt.subplots(figsize=(8, 4.2))
-    for mode, rows in table.groupby("mode", sort=False):
+    for i, (mode, rows) in enumerate(table.groupby("mode", sort=False)):
         rows = rows.sort_values("prefix", ascending=False)
         ax.plot(
-            [f"/{p}" for p in rows["prefix"]], rows["pods"].clip(lower=0.8), marker="o", label=mode
+            [f"/{p}" for p in rows["prefix"]],
+            rows["pods"].clip(lower=0.8),
+            marker="o",
+            # Later modes thinner, on top: equal lines (Overlay, kubenet) both show.
+            lw=max(3.2 - 0.45 * i, 1.0),
+            markersize=max(8 - i, 3),
+            label=mode,
         )
     ax.set_yscale("log")
-    ax.set_xlabel("subnet prefix length")
+    ax.set_xlabel("subnet prefix length (the subnet that limits the mode: see capacity.csv)")
     ax.set_ylabel("pods the subnet holds")
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=9)

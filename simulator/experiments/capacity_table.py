@@ -52,6 +52,7 @@ def save_capacity(
     directory: str | os.PathLike[str],
     *,
     force: bool = False,
+    pod_cidr_prefix: int = 16,
 ) -> Path:
     from simulator.charts.planning import plot_capacity
 
@@ -59,7 +60,8 @@ def save_capacity(
         table.to_csv(folder / "capacity.csv", index=False)
         plot_capacity(
             table,
-            f"pods per subnet prefix (max pods {max_pods}, {pods_per_node} pods per node)",
+            f"pods per subnet prefix (max pods {max_pods}, {pods_per_node} pods per node; "
+            f"pod CIDR /{pod_cidr_prefix})",
             folder / "capacity.png",
         )
 
