@@ -194,3 +194,24 @@ def test_a_static_block_cluster_refuses_a_dynamic_pool(change, message):
     with pytest.raises(ScenarioError) as info:
         load_scenario(doc)
     assert str(info.value) == message
+
+
+def test_static_nodes_have_nnc_rows_but_no_cns_pool_metrics(tmp_path):
+    """A static NC has no pool monitor; whether AKS serves cx_ipam_* for it is not public,
+    so export-metrics writes series for the dynamic pool's nodes only."""
+    from simulator.results.metrics import load_series
+
+    doc = _doc([{"name": "dyn", "count": 1, "max_pods": 30}], pod_cidr="10.2.0.0/24")
+    doc["network"]["vnets"][0]["subnets"].append({"name": "blocks", "cidr": "10.3.0.0/24"})
+    doc["clusters"][0]["cni"] = "dynamic"
+    doc["clusters"][0]["node_pools"].append(
+        {"name": "blk", "count": 1, "max_pods": 31, "node_subnet": "nodes",
+         "pod_subnet": "blocks", "pod_ip_allocation": "static-block"}
+    )  # fmt: skip
+    folder = simulator.run(doc).save(tmp_path / "run")
+    nnc = simulator.run(doc).nnc
+    assert set(nnc["node_pool"]) == {"dyn", "blk"}
+    static = nnc[nnc["node_pool"] == "blk"].iloc[0]
+    assert (static["secondary_ips"], static["primary_ips"], static["subnet"]) == (31, 1, "blocks")
+    series = load_series(folder)
+    assert set(series["node"]) == set(nnc[nnc["node_pool"] == "dyn"]["node"])

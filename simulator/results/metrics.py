@@ -109,10 +109,17 @@ def load_series(folder: str | os.PathLike[str], step: float | None = None) -> pd
         raise MetricsError(f"--step: must be a positive number of seconds (got {step!r})")
     grid = np.append(np.arange(math.ceil(duration / step - 1e-9)) * step, duration)
     grid = np.unique(grid[grid <= duration])
-    pooled = {c["name"] for c in scenario["clusters"] if MODES[c["cni"]].cns_pool}
+    # Node pools whose CNS keeps an NNC pool (a pool's allocation mode, else its cluster's).
+    pooled = {
+        f"{c['name']}/{p['name']}"
+        for c in scenario["clusters"]
+        for p in c["node_pools"]
+        if MODES[p.get("pod_ip_allocation") or c["cni"]].cns_pool
+    }
     cidrs = {name: s["cidr"] for name, s in summary["subnets"].items()}
     parts = []
-    for node, rows in nnc[nnc["cluster"].isin(pooled)].groupby("node", sort=False):
+    holders = nnc["cluster"] + "/" + nnc["node_pool"]
+    for node, rows in nnc[holders.isin(pooled)].groupby("node", sort=False):
         times = rows["time_s"].to_numpy()
         deleted = nodes.at[node, "deleted_s"]
         alive = (grid >= times[0]) & (grid < deleted if pd.notna(deleted) else True)
