@@ -198,3 +198,11 @@ def test_block_capacity_with_and_without_the_edge_blocks():
     assert block_capacity(12, 16) == 65534 and block_capacity(12, 16, edges=True) == 65536
     assert block_capacity(26, 16) == 2 and block_capacity(27, 16) == 0
     assert block_capacity(28, 16, edges=True) == 1 and block_capacity(29, 16) == 0
+
+
+def test_a_subnet_smaller_than_a_block_hands_out_none():
+    pool = SubnetPool("s", "10.0.0.0/29")
+    pool.track_blocks(16, edges=True)
+    assert pool.block_count == 0 and pool.free_blocks() == 0
+    assert pool.take_blocks(1) is None
+    assert len(pool.take(3) or []) == 3

@@ -94,3 +94,31 @@ def test_a_combination_that_cannot_be_expressed_is_refused_naming_the_variant(tm
         path, cnis=["dynamic", "overlay"], settings=[("clusters[0].pod_cidr", ["100.64.0.0/16"])]
     )
     assert set(result.variants["variant"]) == {"dynamic", "overlay"}
+
+
+def test_the_scenario_reference_maps_each_mode_onto_the_aks_api_as_the_table_of_modes():
+    from simulator.core.modes import MODES
+
+    text = (ROOT / "docs" / "scenario-reference.md").read_text()
+    section = text.split("## CNI modes and the AKS API", 1)[1].split("\n## ", 1)[0]
+    rows = [
+        [cell.strip().strip("`") for cell in line.strip("|").split("|")]
+        for line in section.splitlines()
+        if line.startswith("| `")
+    ]
+    documented = {row[0]: row[1:] for row in rows[1:]}  # the header row first
+
+    def cell(value: str | None) -> str:
+        return value if value else "(none)"
+
+    expected = {
+        name: [
+            spec.aks.network_plugin,
+            cell(spec.aks.network_plugin_mode),
+            "pod_subnet" if spec.pod_subnet else "(none)",
+            cell(spec.aks.pod_ip_allocation_mode),
+            "pod_cidr" if spec.pod_cidr else "(none)",
+        ]
+        for name, spec in MODES.items()
+    }
+    assert documented == expected

@@ -193,8 +193,9 @@ class SubnetPool:
             if (block, edges) != (self._block, self._edges):
                 raise ValueError(f"subnet {self.name} already hands out blocks of {self._block}")
             return
-        if block < 2 or block & (block - 1) or block > self.network.num_addresses:
-            raise ValueError(f"block size {block} is no power of two within {self.cidr}")
+        if block < 2 or block & (block - 1):
+            raise ValueError(f"block size {block} is no power of two")
+        # A subnet smaller than a block has none (block_count 0) and fails every request.
         self._block, self._shift, self._edges = block, block.bit_length() - 1, edges
         for address in self._held:
             index = (address - self._base) >> self._shift
@@ -210,7 +211,9 @@ class SubnetPool:
         return self.network.num_addresses >> self._shift if self._block else 0
 
     def _block_usable(self, index: int) -> bool:
-        return self._edges or 0 < index < self.block_count - 1
+        if self._edges:
+            return index < self.block_count
+        return 0 < index < self.block_count - 1
 
     def block_addresses(self, index: int) -> range:
         """The usable addresses of block ``index``."""

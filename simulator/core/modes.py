@@ -201,7 +201,7 @@ def _node_cidr(load: NodeLoad) -> tuple[Take, ...]:
 
 
 def _cidr_note(nodes: int) -> str:
-    return f"a /24 of the pod CIDR per node: {nodes} /24s"
+    return "not VNet addresses; the default 10.244.0.0/16 holds 256 /24s"
 
 
 #: The pod CIDR of an Overlay or kubenet cluster that names none (reference §9).
