@@ -363,7 +363,7 @@ def worlds(draw) -> dict[str, Any]:
     pod_subnet_mode: dict[int, str] = {}  # a pod subnet serves one allocation mode
     for c in range(draw(st.integers(1, 2))):
         cname = f"c{c}"
-        cni = draw(st.sampled_from(simulated_modes()))
+        cni = draw(st.sampled_from([*simulated_modes(), "dynamic"]))  # dynamic has most to check
         spec = MODES[cni]
         pools = []
         for p in range(draw(st.integers(1, 2))):
