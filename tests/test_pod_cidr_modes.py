@@ -240,3 +240,11 @@ def test_bad_expansions_are_refused(cni, change, message):
     with pytest.raises(ScenarioError) as info:
         load_scenario(doc)
     assert str(info.value) == message
+
+
+def test_flat_rows_of_sweeps_carry_the_pod_cidr_and_the_vnet_addresses():
+    from simulator.results.summary import flatten
+
+    row = flatten(simulator.run(_doc("overlay", [{"name": "user", "count": 2}])).summary)
+    assert (row["pod_cidr:aks1.blocks"], row["pod_cidr:aks1.peak_blocks"]) == (256, 2)
+    assert (row["vnet_addresses.peak"], row["vnet_addresses.final"]) == (2, 2)

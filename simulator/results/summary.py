@@ -249,12 +249,18 @@ SWEEP_SUBNET_FIGURES = (
 
 
 def flatten(summary: dict[str, Any]) -> dict[str, Any]:
-    """A run's summary as one flat row: ``<subnet>.<figure>``, ``nodes.<count>``,
-    ``pods.<figure>`` and ``operations_refused`` (``sweep.csv``, ``replicas.csv``)."""
+    """A run's summary as one flat row: ``<subnet>.<figure>``, ``<pod CIDR>.<figure>``,
+    ``vnet_addresses.peak`` and ``.final``, ``nodes.<count>``, ``pods.<figure>`` and
+    ``operations_refused`` (``sweep.csv``, ``replicas.csv``)."""
     row: dict[str, Any] = {}
     for name, sub in summary["subnets"].items():
         for key in SWEEP_SUBNET_FIGURES:
             row[f"{name}.{key}"] = sub[key]
+    for name, cidr in summary.get("pod_cidrs", {}).items():
+        for key in ("blocks", "peak_blocks", "peak_allocated", "full_at_s", "refused_requests"):
+            row[f"{name}.{key}"] = cidr[key]
+    row["vnet_addresses.peak"] = summary["vnet_addresses"]["peak"]
+    row["vnet_addresses.final"] = summary["vnet_addresses"]["final"]
     for key, value in summary["nodes"].items():
         row[f"nodes.{key}"] = value
     pods = summary["pods"]
