@@ -163,8 +163,16 @@ def test_compare_table_and_chart(tmp_path):
     assert table.loc[("traditional", "nodesubnet"), "peak_allocated"] == 93
     assert table.loc[("dynamic", "podsubnet"), "peak_allocated"] == 99
     assert table.loc[("dynamic", "nodesubnet"), "peak_allocated"] == 3
+    # One number per variant: every VNet subnet together.
+    assert list(result.variants["vnet_peak_addresses"]) == [93, 102]
     out = result.save(tmp_path / "cmp")
-    assert {p.name for p in out.iterdir()} == {"comparison.csv", "runs.csv", "comparison.png"}
+    assert {p.name for p in out.iterdir()} == {
+        "comparison.csv",
+        "runs.csv",
+        "comparison.png",
+        "variants.csv",
+        "consumption.png",
+    }
 
 
 def test_compare_cli_with_set_and_replicas(tmp_path):
