@@ -338,6 +338,15 @@ def test_variants_set_keys_before_switching_the_cni():
 
 def test_calc_and_capacity_for_the_five_modes(tmp_path):
     """Each mode's documented examples through calc and chart capacity."""
+    from click.testing import CliRunner
+
+    from simulator.cli import cli
+
+    def ipsim(*args):  # in process: the command line itself, without a new interpreter
+        done = CliRunner().invoke(cli, [str(a) for a in args], prog_name="ipsim")
+        done.returncode = done.exit_code
+        return done
+
     # Static block, the docs' table: 30 -> 2 blocks, 31 -> 2, 32 -> 3 (/28s of 16).
     for max_pods, blocks in ((30, 2), (31, 2), (32, 3)):
         _, pod = calculate("static-block", 1, max_pods)

@@ -248,18 +248,18 @@ def _series(outcomes: list[Outcome], varying: set[str]) -> pd.DataFrame:
 
 
 def replica_bands(runs: list[tuple[str, pd.DataFrame]]) -> pd.DataFrame:
-    """From (variant, subnets frame) per run: per variant, subnet and sample time, the
-    median capacity, allocated and assigned, and allocated's p5 and p95 across runs."""
+    """From (variant, subnets frame) per run: per variant, address space and sample time,
+    the median capacity, allocated and assigned, and allocated's p5 and p95 across runs.
+    ``space`` says which rows are VNet addresses (``vnet``) and which a pod CIDR's."""
     if not runs:
-        return pd.DataFrame(columns=["variant", "subnet", "time_s", "capacity", "allocated"])
+        return pd.DataFrame(
+            columns=["variant", "subnet", "space", "time_s", "capacity", "allocated"]
+        )
+    columns = ["time_s", "subnet", "space", "capacity", "allocated", "assigned"]
     frames = pd.concat(
-        [
-            frame[["time_s", "subnet", "capacity", "allocated", "assigned"]].assign(variant=name)
-            for name, frame in runs
-        ],
-        ignore_index=True,
+        [frame[columns].assign(variant=name) for name, frame in runs], ignore_index=True
     )
-    grouped = frames.groupby(["variant", "subnet", "time_s"], sort=False)
+    grouped = frames.groupby(["variant", "subnet", "space", "time_s"], sort=False)
     out = grouped[["capacity", "allocated", "assigned"]].median().reset_index()
     out["allocated_p5"] = grouped["allocated"].quantile(0.05).to_numpy()
     out["allocated_p95"] = grouped["allocated"].quantile(0.95).to_numpy()
