@@ -55,12 +55,18 @@ def scale_scenario(
     seconds = hours * 3600
     rate = lifecycles / seconds
     mean_life = concurrent / rate
-    subnets = [{"name": "nodes", "cidr": "10.0.0.0/18" if cni == "dynamic" else "10.0.0.0/10"}]
-    cluster: dict[str, Any] = {"name": "big", "cni": cni, "node_pools": node_pools(nodes)}
-    if cni == "dynamic":
+    # Traditional takes 1 + max pods node-subnet addresses a node; the others take 1.
+    subnets = [{"name": "nodes", "cidr": "10.0.0.0/10" if cni == "traditional" else "10.0.0.0/18"}]
+    # Static block: 12 /28s a node (max pods 191 = 16 x 12 - 1) fit 5,000 nodes in a /12.
+    max_pods = 191 if cni == "static-block" else 250
+    cluster: dict[str, Any] = {"name": "big", "cni": cni, "node_pools": node_pools(nodes, max_pods)}
+    if cni in ("dynamic", "static-block"):
         subnets.append({"name": "pods", "cidr": "10.64.0.0/12"})
         cluster["pod_subnet"] = "pods"
+    if cni == "dynamic":
         cluster["ipam"] = {"pool_monitor": monitor}
+    if cni in ("overlay", "kubenet"):
+        cluster["pod_cidr"] = "100.64.0.0/11"  # 8,192 /24s
     return {
         "name": f"scale-{cni}",
         "seed": 1,

@@ -145,5 +145,5 @@ def test_capacity_chart_tells_the_modes_apart(tmp_path):
     (ax,) = plot_capacity(table, "c", tmp_path / "c.png").axes
     lines = ax.get_lines()
     assert len({line.get_marker() for line in lines}) == len(lines)
-    assert len({line.get_linestyle() for line in lines}) == len(lines)
+    assert len({line.get_linestyle() for line in lines}) >= min(len(lines), 4)
     assert "dynamic (same as traditional)" in [line.get_label() for line in lines]

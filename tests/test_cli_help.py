@@ -59,7 +59,7 @@ def test_replica_spread_and_compare_medians_are_values_some_run_had(tmp_path):
     spread = Replicas("x", [], table).spread()
     assert spread["nodes.created"] == {"median": 6, "p5": 6, "p95": 7, "min": 6, "max": 7}
     assert spread["podsubnet.peak_allocated"]["p95"] == 203
-    frame = pd.DataFrame({"time_s": [0.0] * 4, "subnet": "s", "capacity": 10,
+    frame = pd.DataFrame({"time_s": [0.0] * 4, "subnet": "s", "space": "vnet", "capacity": 10,
                           "allocated": [1, 2, 3, 4], "assigned": 0})  # fmt: skip
     bands = replica_bands([(f"r{i}", frame.iloc[[i]]) for i in range(4)])
     merged = replica_bands([("v", pd.concat([frame.iloc[[i]] for i in range(4)]))])

@@ -68,7 +68,15 @@ def _shared():
 def test_holders_add_up_to_each_subnets_allocated_at_every_sample():
     result = simulator.run(_shared())
     holders = result.holders
-    assert list(holders.columns) == ["time_s", "subnet", "cluster", "node_pool", "allocated"]
+    assert list(holders.columns) == [
+        "time_s",
+        "subnet",
+        "cluster",
+        "node_pool",
+        "allocated",
+        "space",
+        "blocks",
+    ]
     summed = holders.groupby(["subnet", "time_s"])["allocated"].sum()
     allocated = result.subnets.set_index(["subnet", "time_s"])["allocated"]
     pd.testing.assert_series_equal(summed.sort_index(), allocated.sort_index(), check_names=False)

@@ -161,9 +161,9 @@ CASES = [
         f"{POOL}.count",
     ),
     Case(
-        "cni-overlay",
-        _doc(_in_cluster("cni", "overlay")),
-        ("'dynamic'", "'traditional'", "(got 'overlay')"),
+        "cni-cilium",
+        _doc(_in_cluster("cni", "cilium")),
+        ("'dynamic'", "'traditional'", "(got 'cilium')"),
         "clusters[aks1].cni",
     ),
     Case(
@@ -240,7 +240,7 @@ def test_cli_with_every_bad_file_exits_2_with_nothing_but_error_lines(cli_all):
     assert len(cli_all.stderr.splitlines()) == len(CASES)
 
 
-@pytest.mark.parametrize("case_id", ["malformed-yaml", "directory", "not-utf8", "cni-overlay"])
+@pytest.mark.parametrize("case_id", ["malformed-yaml", "directory", "not-utf8", "cni-cilium"])
 def test_cli_on_one_bad_file(case_files, case_id):
     file = case_files[case_id]
     run = _ipsim("validate", str(file))

@@ -18,12 +18,19 @@ from simulator.core.capacity import calculate
 from simulator.core.modes import MODES, Space, simulated_modes
 from simulator.model.cni import CniMode, strategy_for
 from simulator.model.invariants import check, check_drained
+from simulator.model.subnets import pod_cidr_space
 from simulator.model.world import World
 from simulator.scenario.loader import load_scenario
 
 MODES_RUN = simulated_modes()
 
 NODE_SUBNET, POD_SUBNET = "nodesubnet", "podsubnet"
+#: The name of each kind of space in a contract world.
+SPACE_NAMES = {
+    Space.NODE_SUBNET: NODE_SUBNET,
+    Space.POD_SUBNET: POD_SUBNET,
+    Space.POD_CIDR: pod_cidr_space("aks1"),
+}
 
 
 def world_doc(
@@ -33,15 +40,30 @@ def world_doc(
     replicas: int = 20,
     node_prefix: int = 22,
     pod_prefix: int = 22,
+    pod_cidr_prefix: int = 20,
+    room_for_one: bool = False,
     max_pods: int = 30,
     timeline: list[dict[str, Any]] | None = None,
     jobs: bool = False,
     duration: str = "20m",
     preflight: bool = True,
 ) -> dict[str, Any]:
-    """A one-cluster world for ``mode``: a node subnet, a pod subnet where the mode takes
-    one, a Deployment, a hostNetwork DaemonSet and, with ``jobs``, a stream of Jobs."""
+    """A one-cluster world for ``mode``: a node subnet, a pod subnet or a pod CIDR where
+    the mode takes one, a Deployment, a hostNetwork DaemonSet and, with ``jobs``, a
+    stream of Jobs. ``room_for_one``: the space that limits the mode holds one idle
+    node's addresses (by the mode's ``calc`` rule) and no more."""
     spec = MODES[mode]
+    if room_for_one:
+        prefix = {n.subnet: n.prefix for n in calculate(mode, 1, max_pods, pods_per_node=0)}[
+            spec.pod_addresses.value
+        ]
+        assert prefix is not None
+        if spec.pod_addresses is Space.NODE_SUBNET:
+            node_prefix = prefix
+        elif spec.pod_addresses is Space.POD_SUBNET:
+            pod_prefix = prefix
+        else:
+            pod_cidr_prefix = prefix
     subnets = [{"name": NODE_SUBNET, "cidr": f"10.1.0.0/{node_prefix}"}]
     cluster: dict[str, Any] = {
         "name": "aks1",
@@ -60,6 +82,8 @@ def world_doc(
     if spec.pod_subnet:
         subnets.append({"name": POD_SUBNET, "cidr": f"10.2.0.0/{pod_prefix}"})
         cluster["pod_subnet"] = POD_SUBNET
+    if spec.pod_cidr:
+        cluster["pod_cidr"] = f"10.244.0.0/{pod_cidr_prefix}"
     workloads: list[dict[str, Any]] = [
         {"name": "web", "cluster": "aks1", "replicas": replicas},
         {"name": "agent", "kind": "daemonset", "cluster": "aks1", "host_network": True},
@@ -116,7 +140,7 @@ WORLDS: dict[str, dict[str, Any]] = {
     "full-subnet": {
         "nodes": 1,
         "node_prefix": 26,
-        "pod_prefix": 27,
+        "room_for_one": True,
         "preflight": False,
         "timeline": [_scale("1m", 6), _replicas("2m", 150), *_DRAIN],
     },
@@ -153,9 +177,7 @@ def test_every_mode_keeps_the_invariants_and_gives_every_address_back(mode, worl
     assert any(p.ip is not None for p in pods), "no pod ever got an address"
     if world == "full-subnet":
         # The mode's limiting space ran out: nodes failed or pods waited for addresses.
-        space = MODES[mode].pod_addresses
-        subnet = w.subnets[NODE_SUBNET if space is Space.NODE_SUBNET else POD_SUBNET]
-        assert subnet.full_events > 0
+        assert w.subnets[SPACE_NAMES[MODES[mode].pod_addresses]].full_events > 0
 
 
 @pytest.mark.parametrize("mode", MODES_RUN)
@@ -167,11 +189,11 @@ def test_the_calc_rule_is_what_the_simulation_settles_at(mode):
     doc["workloads"] = doc["workloads"][:1]  # the Deployment alone: P pods per node
     w = _checked_run(doc)
     needs = {n.subnet: n.addresses for n in calculate(mode, nodes, max_pods, pods_per_node=pods)}
-    got = {"node": w.subnets[NODE_SUBNET].allocated}
-    if POD_SUBNET in w.subnets:
-        got["pod"] = w.subnets[POD_SUBNET].allocated
-    if "pod" not in needs:  # the node subnet holds the pods' addresses too
-        got.pop("pod", None)
+    got = {
+        space.value: w.subnets[name].allocated
+        for space, name in SPACE_NAMES.items()
+        if name in w.subnets
+    }
     assert got == needs
 
 

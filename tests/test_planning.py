@@ -18,6 +18,7 @@ from simulator.experiments.executors import LocalExecutor
 from simulator.experiments.plan import plan
 from simulator.experiments.runs import RunSpec, replica_seeds, run_spec
 from simulator.experiments.sweep import sweep
+from simulator.scenario.loader import load_scenario
 from simulator.scenario.variants import SetError, parse_settings, set_key
 
 from conftest import make_scenario
@@ -49,7 +50,7 @@ def test_calc_reproduces_the_docs_traditional_examples():
     assert (node.addresses, node.prefix) == (1581, 21)
     (node,) = calculate("traditional", 60, 30, surge=1)
     assert (node.addresses, node.prefix) == (1891, 21)
-    assert largest_fit("traditional", 24, 30, 30) == (8, 240)
+    assert largest_fit("traditional", 24, 30, 30)[:2] == (8, 240)
 
 
 def test_calc_dynamic_and_static_block():
@@ -162,12 +163,16 @@ def test_compare_table_and_chart(tmp_path):
     assert table.loc[("traditional", "nodesubnet"), "peak_allocated"] == 93
     assert table.loc[("dynamic", "podsubnet"), "peak_allocated"] == 99
     assert table.loc[("dynamic", "nodesubnet"), "peak_allocated"] == 3
+    # One number per variant: every VNet subnet together.
+    assert list(result.variants["vnet_peak_addresses"]) == [93, 102]
     out = result.save(tmp_path / "cmp")
     assert {p.name for p in out.iterdir()} == {
         "comparison.csv",
         "runs.csv",
         "comparison.png",
         ".ipsim-results.json",
+        "variants.csv",
+        "consumption.png",
     }
 
 
@@ -389,3 +394,67 @@ def test_run_with_replicas_writes_each_and_the_spread(tmp_path):
     spread = summary["spread"]["pods.created"]
     assert spread["min"] <= spread["median"] <= spread["max"]
     assert spread["min"] < spread["max"]  # Poisson arrivals differ between replicas
+
+
+def test_variants_set_keys_before_switching_the_cni():
+    """A key that only some modes take is set once for all variants; the others drop it."""
+    from simulator.scenario.variants import apply_settings
+
+    doc = make_scenario(nodes=2)  # dynamic, with a pod subnet
+    settings = {"clusters[0].pod_cidr": "100.64.0.0/16"}
+    overlay = load_scenario(apply_settings(doc, settings, "overlay"))
+    assert overlay.clusters[0].pod_cidr == "100.64.0.0/16"
+    assert overlay.clusters[0].node_pools[0].pod_subnet is None
+    dynamic = load_scenario(apply_settings(doc, settings, "dynamic"))
+    assert (dynamic.clusters[0].pod_cidr, dynamic.clusters[0].pod_subnet) == (None, "podsubnet")
+    kubenet = load_scenario(apply_settings(doc, {}, "kubenet"))  # the default pod CIDR
+    assert kubenet.clusters[0].pod_cidr == "10.244.0.0/16"
+    # A traditional scenario gets a pod subnet for its dynamic variant the same way.
+    traditional = make_scenario(cni="traditional")
+    traditional["network"]["vnets"][0]["subnets"].append({"name": "pods", "cidr": "10.241.0.0/16"})
+    moved = apply_settings(traditional, {"clusters[0].pod_subnet": "pods"}, "static-block")
+    assert load_scenario(moved).clusters[0].node_pools[0].pod_ip_allocation == "static-block"
+
+
+def test_calc_and_capacity_for_the_five_modes(tmp_path):
+    """Each mode's documented examples through calc and chart capacity."""
+    from click.testing import CliRunner
+
+    from simulator.cli import cli
+
+    def ipsim(*args):  # in process: the command line itself, without a new interpreter
+        done = CliRunner().invoke(cli, [str(a) for a in args], prog_name="ipsim")
+        done.returncode = done.exit_code
+        return done
+
+    # Static block, the docs' table: 30 -> 2 blocks, 31 -> 2, 32 -> 3 (/28s of 16).
+    for max_pods, blocks in ((30, 2), (31, 2), (32, 3)):
+        _, pod = calculate("static-block", 1, max_pods)
+        assert (pod.blocks, pod.addresses) == (blocks, 16 * blocks)
+    # Overlay: the default /16 pod CIDR holds 256 nodes' /24s; 257 need a /15.
+    _, cidr = calculate("overlay", 256, 250)
+    assert (cidr.addresses, cidr.blocks, cidr.prefix, cidr.usable) == (65536, 256, 16, 65536)
+    assert calculate("overlay", 257, 250)[1].prefix == 15
+    done = ipsim("calc", "--cni", "overlay", "--nodes", 256, "--max-pods", 250)
+    assert "pod CIDR: 65,536 addresses (256 /24s) -> /16 (65,536 addresses)" in done.stdout
+    # Kubenet's 400 nodes (its route table) and Overlay's 5,000 per cluster.
+    done = ipsim("calc", "--cni", "kubenet", "--nodes", 400, "--max-pods", 110, "--surge", 1)
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        "error: --nodes: 400 + surge 1 nodes; a kubenet cluster (an Azure route table holds "
+        "400 routes) holds at most 400"
+    )
+    assert ipsim("calc", "--cni", "overlay", "--nodes", 5000, "--max-pods", 250).returncode == 0
+    done = ipsim(
+        "chart", "capacity", "--max-pods", 110, "--pods-per-node", 110,
+        "--prefix-range", "24-15", "--pod-cidr-prefix", 15, "-o", tmp_path / "cap",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    table = pd.read_csv(tmp_path / "cap" / "capacity.csv").set_index(["mode", "prefix"])
+    # A /24 node subnet: 251 kubenet nodes (27,610 pods at 110); from a /23 on, the
+    # kubenet cluster stops at 400 nodes and Overlay at the /15 pod CIDR's 512 /24s.
+    assert tuple(table.loc[("kubenet", 24), ["nodes", "pods"]]) == (251, 27610)
+    assert tuple(table.loc[("kubenet", 22), ["nodes", "limit"]]) == (400, "400 nodes per cluster")
+    assert tuple(table.loc[("overlay", 22), ["nodes", "limit"]]) == (512, "pod CIDR /15")
+    assert tuple(table.loc[("static-block", 24), ["subnet", "nodes"]]) == ("pod", 2)  # 14 // 7
+    assert table.loc[("traditional", 24), "nodes"] == 2  # 251 // 111

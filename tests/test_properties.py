@@ -41,6 +41,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from simulator import IpsimError, Scenario, ScenarioError, load_scenario
+from simulator.core.modes import MODES, simulated_modes
 from simulator.model.invariants import check, check_at_rest, check_drained
 from simulator.model.world import World
 
@@ -602,12 +603,16 @@ def worlds(draw) -> dict[str, Any]:
     subnets = [{"name": f"s{i}", "cidr": f"10.{i}.0.0/{p}"} for i, p in enumerate(prefixes)]
     clusters, workloads, timeline = [], [], []
     exhaustion = draw(st.booleans())
+    pod_subnet_mode: dict[int, str] = {}  # a pod subnet serves one allocation mode
     for c in range(draw(st.integers(1, 2))):
         cname = f"c{c}"
-        cni = draw(st.sampled_from(["dynamic", "traditional"]))
+        cni = draw(st.sampled_from([*simulated_modes(), "dynamic"]))  # dynamic has most to check
+        spec = MODES[cni]
         pools = []
         for p in range(draw(st.integers(1, 2))):
-            sizes = [10, 12, 16, 30, 48, 110, 250] if cni == "dynamic" else [10, 12, 16, 30]
+            sizes = (
+                [10, 12, 16, 30] if cni == "traditional" else [10, 12, 15, 16, 30, 31, 48, 110, 250]
+            )
             max_pods = draw(st.sampled_from(sizes))
             count = draw(st.sampled_from([0, 1, 1, 2, 2, 3]))
             if count and max_pods * count < 30:
@@ -620,9 +625,15 @@ def worlds(draw) -> dict[str, Any]:
                 "node_subnet": f"s{node_subnet}",
                 "system_pods_per_node": draw(st.integers(0, 2)),
             }
-            if cni == "dynamic":
-                others = [i for i in range(SUBNETS) if i != node_subnet]
-                pool["pod_subnet"] = f"s{draw(st.sampled_from(others))}"
+            if spec.pod_subnet:
+                others = [
+                    i
+                    for i in range(SUBNETS)
+                    if i != node_subnet and pod_subnet_mode.get(i, cni) == cni
+                ]
+                chosen = draw(st.sampled_from(others))
+                pod_subnet_mode[chosen] = cni
+                pool["pod_subnet"] = f"s{chosen}"
             if draw(st.integers(0, 3)) == 0:
                 # min 0: the autoscaler, not a scale action (AKS refuses one on such a
                 # pool), takes the pool to 0 nodes once the workloads are gone.
@@ -631,10 +642,14 @@ def worlds(draw) -> dict[str, Any]:
             if draw(st.booleans()):
                 pool["allocatable"] = {"cpu": "2", "memory": "4Gi"}
             pools.append(pool)
+        cluster_extra: dict[str, Any] = {}
+        if spec.pod_cidr:  # a few /24s, so that nodes run out of them too
+            cluster_extra["pod_cidr"] = f"10.244.0.0/{draw(st.sampled_from([21, 22, 23, 24]))}"
         clusters.append(
             {
                 "name": cname,
                 "cni": cni,
+                **cluster_extra,
                 "scheduling": draw(st.sampled_from(["spread", "binpack"])),
                 "node_pools": pools,
                 "autoscaler_profile": {
@@ -726,6 +741,9 @@ def worlds(draw) -> dict[str, Any]:
                     "host_network": draw(st.booleans()),
                 }
             )
+        if spec.pod_cidr_expandable and draw(st.booleans()):
+            act = {"cluster": cname, "pod_cidr": "10.244.0.0/20"}
+            timeline.append({"at": draw(st.integers(0, QUIET - 200)), "expand_pod_cidr": act})
         upgraded: set[str] = set()
         for _ in range(draw(st.integers(0, 5))):
             at = draw(st.integers(0, QUIET - 200))

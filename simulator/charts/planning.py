@@ -20,10 +20,17 @@ from simulator.charts.common import (
     time_scale,
 )
 
-__all__ = ["plot_capacity", "plot_comparison", "plot_plan", "plot_sweep", "varying_figures"]
+__all__ = [
+    "plot_capacity",
+    "plot_comparison",
+    "plot_consumption",
+    "plot_plan",
+    "plot_sweep",
+    "varying_figures",
+]
 
 _MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
-_LINES = ["-", "--", ":", "-."]
+_LINES: list[str | tuple] = ["-", "--", ":", "-.", (0, (5, 1, 1, 1, 1, 1))]
 
 
 def plot_comparison(series: pd.DataFrame, title: str, path: str | Path | None = None) -> Figure:
@@ -82,8 +89,10 @@ def plot_comparison(series: pd.DataFrame, title: str, path: str | Path | None = 
 
 
 def _totals_panel(ax: Axes, series: pd.DataFrame, variants, colour, scale: float) -> None:
-    """Every subnet's allocated, added up per variant: what each takes from the VNet."""
-    totals = series.groupby(["variant", "time_s"], sort=False)["allocated"].sum().reset_index()
+    """Every VNet subnet's allocated, added up per variant: what each takes from the VNet
+    (pod CIDRs are not VNet addresses: their rows are left out)."""
+    vnet = series[series["space"] == "vnet"] if "space" in series else series
+    totals = vnet.groupby(["variant", "time_s"], sort=False)["allocated"].sum().reset_index()
     for variant in variants:
         rows = totals[totals["variant"] == variant]
         peak = int(rows["allocated"].max()) if len(rows) else 0
@@ -101,6 +110,69 @@ def _totals_panel(ax: Axes, series: pd.DataFrame, variants, colour, scale: float
     counts_axis(ax)
     ax.grid(alpha=0.3)
     legend_beside(ax)
+
+
+def plot_consumption(
+    series: pd.DataFrame, variants: pd.DataFrame, title: str, path: str | Path | None = None
+) -> Figure:
+    """What each variant consumes, one figure: VNet addresses held (every subnet
+    together) on one panel, pod CIDR addresses held, pods waiting for an address, and
+    per variant the nodes that failed and the most nodes its spaces allow."""
+    fig = new_figure(path, 10.5, 11)
+    axes = fig.subplots(4, 1, gridspec_kw={"height_ratios": [3, 2, 2, 2]})
+    duration = float(series["time_s"].max()) if len(series) else 0.0
+    scale, unit = time_scale(duration)
+    palette = colours()
+    names = list(dict.fromkeys(variants["variant"]))
+    panels = [
+        ("vnet_allocated", "VNet addresses held, all subnets together", "addresses"),
+        ("pod_cidr_allocated", "pod CIDR addresses held (not VNet addresses)", "addresses"),
+        ("pods_waiting", "pods bound to a node and waiting for an address", "pods"),
+    ]
+    for ax, (column, heading, ylabel) in zip(axes[:3], panels, strict=True):
+        for i, name in enumerate(names):
+            rows = series[series["variant"] == name]
+            if column != "vnet_allocated" and not rows[column].any():
+                continue  # nothing to draw: keep the legend to the variants that have it
+            ax.step(
+                rows["time_s"] / scale,
+                rows[column],
+                where="post",
+                color=palette[i % len(palette)],
+                # Later variants thinner, on top: equal lines (Overlay, kubenet) both show.
+                lw=max(3.2 - 0.45 * i, 1.0),
+                label=name,
+            )
+        ax.set_title(heading, loc="left", fontsize=10)
+        ax.set_ylabel(ylabel)
+        ax.set_xlabel(f"simulated time ({unit})")
+        ax.set_ylim(0, None)
+        counts_axis(ax)
+        ax.grid(alpha=0.3)
+        if ax.get_legend_handles_labels()[0]:
+            legend_beside(ax)
+        else:
+            ax.text(0.5, 0.5, "none in any variant", ha="center", va="center",
+                    transform=ax.transAxes, color="grey")  # fmt: skip
+    ax = axes[3]
+    x = range(len(names))
+    width = 0.4
+    failed = ax.bar([i - width / 2 for i in x], variants["nodes_failed"], width,
+                    color="tab:red", label="nodes failed")  # fmt: skip
+    reach = ax.bar([i + width / 2 for i in x], variants["max_nodes"], width,
+                   color="tab:green", label="most nodes the spaces allow")  # fmt: skip
+    ax.bar_label(failed, fontsize=8)
+    ax.bar_label(reach, fontsize=8)
+    ax.set_xticks(list(x), names, fontsize=8)
+    ax.set_ylabel("nodes")
+    counts_axis(ax)
+    ax.set_title(
+        "nodes failed, and the most nodes each variant's spaces allow", loc="left", fontsize=10
+    )
+    ax.grid(alpha=0.3, axis="y")
+    legend_beside(ax)
+    fig.suptitle(title, fontsize=11, ha="left", x=0.01)
+    return finish(fig, path)
 
 
 def _capacities(ax: Axes, capacities: dict[int, list[str]], peak: float) -> None:

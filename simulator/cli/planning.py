@@ -100,6 +100,11 @@ def compare(scenario, cni, sets, replicas, seed, output, force, jobs, dask) -> N
         ]
     ]
     click.echo(shown.to_string(index=False))
+    if result.variants is not None:
+        click.echo()
+        columns = ["variant", "vnet_peak_addresses", "pod_cidr_peak_blocks", "nodes_failed"]
+        columns += ["operations_refused", "pods_waited", "max_nodes"]
+        click.echo(result.variants[columns].to_string(index=False))
     click.echo(f"results written to {saved}/")
 
 
@@ -121,7 +126,14 @@ Examples:
 def calc(mode, nodes, max_pods, surge, pods_per_node, as_json) -> None:
     """Addresses each subnet needs, from the documented formulas."""
     from simulator.core.capacity import calculate
+    from simulator.core.modes import Space
 
+    spec = MODES[mode]
+    if nodes + surge > spec.max_nodes:
+        raise IpsimError(
+            f"--nodes: {nodes} + surge {surge} nodes; {spec.max_nodes_reason} holds at most "
+            f"{spec.max_nodes}"
+        )
     needs = calculate(mode, nodes, max_pods, surge=surge, pods_per_node=pods_per_node)
     if as_json:
         click.echo(
@@ -139,8 +151,12 @@ def calc(mode, nodes, max_pods, surge, pods_per_node, as_json) -> None:
         )
         return
     for need in needs:
-        where = f"/{need.prefix} ({need.usable:,} usable)" if need.prefix else "more than a /8"
-        click.echo(f"{need.subnet} subnet: {need.addresses:,} addresses -> {where}; {need.note}")
+        space = Space(need.subnet)
+        usable = "addresses" if space is Space.POD_CIDR else "usable"
+        where = f"/{need.prefix} ({need.usable:,} {usable})" if need.prefix else "more than a /8"
+        unit = "/24s" if space is Space.POD_CIDR else "/28 blocks"
+        blocks = f" ({need.blocks:,} {unit})" if need.blocks is not None else ""
+        click.echo(f"{space.label}: {need.addresses:,} addresses{blocks} -> {where}; {need.note}")
 
 
 _PLAN_EXAMPLES = """
@@ -259,10 +275,17 @@ Example:
 @click.option("--max-pods", type=click.IntRange(10, 250), required=True)
 @click.option("--pods-per-node", type=click.IntRange(1, 250), required=True)
 @click.option("--prefix-range", default="28-16", show_default=True, metavar="LONG-SHORT")
+@click.option(
+    "--pod-cidr-prefix",
+    type=click.IntRange(8, 24),
+    default=16,
+    show_default=True,
+    help="Overlay and kubenet: the pod CIDR's prefix length",
+)
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="[default: results/capacity]")
 @click.option("--force", is_flag=True, help="replace a results folder ipsim wrote")
-def chart_capacity(max_pods, pods_per_node, prefix_range, output, force) -> None:
-    """Largest node and pod count each prefix holds, per mode."""
+def chart_capacity(max_pods, pods_per_node, prefix_range, pod_cidr_prefix, output, force) -> None:
+    """Largest node and pod count each prefix holds, per mode, in one cluster."""
     from simulator.experiments.capacity_table import capacity_table, save_capacity
 
     try:
@@ -277,7 +300,11 @@ def chart_capacity(max_pods, pods_per_node, prefix_range, output, force) -> None
         )
     target = output or Path("results") / "capacity"
     check_target(target, force=force)
-    table = capacity_table(max_pods, pods_per_node, range(longest, shortest - 1, -1))
-    saved = save_capacity(table, max_pods, pods_per_node, target, force=force)
+    table = capacity_table(
+        max_pods, pods_per_node, range(longest, shortest - 1, -1), pod_cidr_prefix=pod_cidr_prefix
+    )
+    saved = save_capacity(
+        table, max_pods, pods_per_node, target, force=force, pod_cidr_prefix=pod_cidr_prefix
+    )
     click.echo(table.to_string(index=False))
     click.echo(f"results written to {saved}/")

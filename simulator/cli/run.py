@@ -225,6 +225,14 @@ def _summary_table(summary: dict[str, Any]) -> str:
             f"{name:<16}{s['cidr']:<18}{s['capacity']:>8}{s['peak_allocated']:>12}"
             f"{s['peak_assigned']:>11}{s['min_free']:>10}{when(s['full_at_s']):>12}"
         )
+    for name, s in summary.get("pod_cidrs", {}).items():  # not VNet addresses
+        free = s["capacity"] - s["peak_allocated"]
+        lines.append(
+            f"{name:<16}{s['cidr']:<18}{s['capacity']:>8}{s['peak_allocated']:>12}"
+            f"{s['peak_assigned']:>11}{free:>10}{when(s['full_at_s']):>12}"
+        )
+    vnet = summary["vnet_addresses"]
+    lines.append(f"VNet addresses held: peak {vnet['peak']}, final {vnet['final']} (all subnets)")
     n, p = summary["nodes"], summary["pods"]
     wait = p["ip_wait_s"]
     lines.append(

@@ -3,8 +3,10 @@ each mode's per-node rule in the table of CNI modes.
 
 Reference: reference/azure-cni.md §1 (5 reserved addresses per subnet), §2 (traditional:
 ``(nodes + surge) × (1 + max pods)``), §5–7 (dynamic: a node settles at
-``B·ceil(0.5 + U/B)`` secondaries plus its primary, so 8 to 24 idle addresses per node)
-and §8 (static blocks: ``ceil((max pods + 1) / 16)`` /28 blocks per node).
+``B·ceil(0.5 + U/B)`` secondaries plus its primary, so 8 to 24 idle addresses per node),
+§8 (static blocks: ``ceil((max pods + 1) / 16)`` /28 blocks per node) and §9 (Overlay
+and kubenet: 1 node-subnet address and a /24 of the pod CIDR per node; at most 5,000 and
+400 nodes per cluster). A pod CIDR is no Azure subnet: every address of it counts.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from simulator.core.addressing import (
+    MIN_PREFIX,
     block_capacity,
     smallest_block_prefix,
     smallest_prefix,
@@ -19,35 +22,50 @@ from simulator.core.addressing import (
 )
 from simulator.core.modes import NodeLoad, Space, Take, mode_spec
 
-__all__ = ["SubnetNeed", "calculate", "largest_fit"]
+__all__ = ["SubnetNeed", "calculate", "largest_fit", "limiting_space"]
 
 
 @dataclass(frozen=True)
 class SubnetNeed:
     """What one subnet must hold."""
 
-    subnet: str  # "node" or "pod"
+    subnet: str  # "node", "pod" or "pod-cidr"
     addresses: int
     prefix: int | None
     usable: int | None
     note: str = ""
+    blocks: int | None = None  # /28 blocks (static block) or /24s (a pod CIDR)
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
 
 
+def _block_prefix(take: Take) -> int:
+    return 32 - (take.block.bit_length() - 1)
+
+
 def _prefix(take: Take, units: int) -> int | None:
-    """The smallest subnet that holds ``units`` of the take."""
+    """The smallest subnet (or pod CIDR) that holds ``units`` of the take."""
+    if take.space is Space.POD_CIDR:  # whole blocks of a private range: no reserved ones
+        prefix = _block_prefix(take) - max(units - 1, 0).bit_length()
+        return prefix if prefix >= MIN_PREFIX else None
     if take.block == 1:
         return smallest_prefix(units)
     return smallest_block_prefix(units, take.block)
 
 
 def _capacity(take: Take, prefix: int) -> int:
-    """Units of the take a subnet of ``prefix`` holds."""
+    """Units of the take a subnet (or pod CIDR) of ``prefix`` holds."""
+    if take.space is Space.POD_CIDR:
+        return 2 ** (_block_prefix(take) - prefix) if prefix <= _block_prefix(take) else 0
     if take.block == 1:
         return max(usable_addresses(prefix), 0)
     return block_capacity(prefix, take.block)
+
+
+def _size(take: Take, prefix: int) -> int:
+    """Addresses of the space: usable ones of a subnet, every one of a pod CIDR."""
+    return 2 ** (32 - prefix) if take.space is Space.POD_CIDR else usable_addresses(prefix)
 
 
 def calculate(
@@ -72,24 +90,45 @@ def calculate(
         note = f"{count} × {take.formula}" if take.formula else "1 per node"
         if take.space is spec.pod_addresses and spec.calc_note is not None:
             note += f"; {spec.calc_note(total)}"
+        if total > spec.max_nodes:
+            note += f"; more than the {spec.max_nodes} nodes {spec.max_nodes_reason} holds"
         needs.append(
             SubnetNeed(
                 take.space.value,
                 units * take.block,
                 prefix,
-                usable_addresses(prefix) if prefix else None,
+                _size(take, prefix) if prefix else None,
                 note,
+                units if take.block > 1 else None,
             )
         )
     return needs
 
 
-def largest_fit(mode: str, prefix: int, max_pods: int, pods_per_node: int) -> tuple[int, int]:
-    """(nodes, pods) a subnet of ``prefix`` holds in ``mode`` with ``pods_per_node`` pods
-    on each node: the space its pods' addresses come from (the node subnet for
-    traditional, the pod subnet otherwise)."""
+def limiting_space(mode: str) -> Space:
+    """The VNet subnet that limits a cluster of ``mode``: the one its pods' addresses come
+    from, or the node subnet when they come from no VNet subnet (Overlay, kubenet)."""
+    space = mode_spec(mode).pod_addresses
+    return space if space.in_vnet else Space.NODE_SUBNET
+
+
+def largest_fit(
+    mode: str, prefix: int, max_pods: int, pods_per_node: int, *, pod_cidr_prefix: int = 16
+) -> tuple[int, int, str]:
+    """(nodes, pods, what limits them) a subnet of ``prefix`` holds in ``mode`` with
+    ``pods_per_node`` pods on each node, in one cluster: the subnet is the one of
+    :func:`limiting_space`; a pod CIDR of ``pod_cidr_prefix`` and the mode's nodes per
+    cluster cap it too."""
     spec = mode_spec(mode)
     pods = min(pods_per_node, max_pods)
-    (take,) = (t for t in spec.takes(NodeLoad(max_pods, pods)) if t.space is spec.pod_addresses)
-    nodes = _capacity(take, prefix) // take.units
-    return nodes, nodes * pods
+    subnet = limiting_space(mode)
+    limits = []
+    for take in spec.takes(NodeLoad(max_pods, pods)):
+        if take.space is subnet:
+            limits.append((_capacity(take, prefix) // take.units, f"{subnet.label} /{prefix}"))
+        elif not take.space.in_vnet:
+            fit = _capacity(take, pod_cidr_prefix) // take.units
+            limits.append((fit, f"{take.space.label} /{pod_cidr_prefix}"))
+    limits.append((spec.max_nodes, f"{spec.max_nodes} nodes per cluster"))
+    nodes, limit = min(limits, key=lambda item: item[0])
+    return nodes, nodes * pods, limit

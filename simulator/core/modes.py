@@ -1,13 +1,14 @@
 """The table of CNI modes: how each way of giving pods addresses takes them, and from where.
 
-One entry per mode (reference/azure-cni.md §2–§8) holds everything the rest of ipsim
-asks of a mode: its name in scenario files, the address spaces its nodes take from and
-the per-node rule of how many (which ``ipsim calc`` and ``ipsim chart capacity`` apply),
-its scenario rules (max pods default and range, whether pools take a pod subnet), the
+One entry per mode (reference/azure-cni.md §2–§9) holds everything the rest of ipsim
+asks of a mode: its name in scenario files and the AKS API fields it stands for, the
+address spaces its nodes take from and the per-node rule of how many (which ``ipsim
+calc`` and ``ipsim chart capacity`` apply), its scenario rules (max pods default and
+range, whether pools take a pod subnet or the cluster a pod CIDR, its node limit), the
 model's strategy that simulates it (named by import path: the core imports no SimPy),
 whether CNS keeps an NNC pool for it (``nnc.csv``, ``ipsim export-metrics``) and what
-AKS's pre-flight check asks of a new node. Nothing outside a mode's own modules compares
-mode names: it reads the entry.
+AKS's pre-flight check asks of a pool operation. Nothing outside a mode's own modules
+compares mode names: it reads the entry.
 """
 
 from __future__ import annotations
@@ -16,14 +17,19 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
+from typing import Literal
 
 from simulator.core.pool_monitor import Scaler
 
 __all__ = [
     "DEFAULT_MODE",
+    "DEFAULT_POD_CIDR",
+    "MAX_NODES_PER_CLUSTER",
     "MODES",
+    "AksFields",
     "ModeSpec",
     "NodeLoad",
+    "PreflightRule",
     "Space",
     "Take",
     "dynamic_holding",
@@ -38,6 +44,20 @@ class Space(str, Enum):
 
     NODE_SUBNET = "node"  # the node pool's subnet of the VNet
     POD_SUBNET = "pod"  # a subnet of the VNet for pods only
+    POD_CIDR = "pod-cidr"  # the cluster's private pod range, outside the VNet
+
+    @property
+    def label(self) -> str:
+        return {"node": "node subnet", "pod": "pod subnet", "pod-cidr": "pod CIDR"}[self.value]
+
+    @property
+    def in_vnet(self) -> bool:
+        """Whether its addresses are VNet addresses."""
+        return self is not Space.POD_CIDR
+
+
+#: AKS's limit of nodes per cluster (reference §9: Overlay "up to 5,000 nodes").
+MAX_NODES_PER_CLUSTER = 5000
 
 
 @dataclass(frozen=True)
@@ -60,11 +80,37 @@ class Take:
 
 
 @dataclass(frozen=True)
+class AksFields:
+    """The AKS API fields a mode stands for (what an import of a cluster would read)."""
+
+    network_plugin: str  # networkProfile.networkPlugin
+    network_plugin_mode: str | None = None  # networkProfile.networkPluginMode
+    pod_ip_allocation_mode: str | None = None  # agentPoolProfiles[].podIPAllocationMode
+
+
+@dataclass(frozen=True)
+class PreflightRule:
+    """One of AKS's ``InsufficientSubnetSize`` checks on a pool operation (create,
+    scale, upgrade): what ``space`` must hold, in its units (addresses; /24 blocks of a
+    pod CIDR), for ``per_node(max_pods)`` units per node.
+
+    ``counts``: ``new`` checks the operation's new nodes against the space's free units;
+    ``cluster`` checks every pool of the cluster at its node count (an autoscaled pool at
+    its max count) plus surge against the whole space, as the Overlay pod-CIDR check
+    does ("Pre-allocated IPs 1280 exceeds IPs available 1024", reference §9, §12)."""
+
+    space: Space
+    per_node: Callable[[int], int]
+    counts: Literal["new", "cluster"] = "new"
+
+
+@dataclass(frozen=True)
 class ModeSpec:
     """One CNI mode, as the rest of ipsim knows it."""
 
     name: str  # ``clusters[].cni`` and ``--cni``
     title: str
+    aks: AksFields
     pod_addresses: Space  # where pods' addresses come from: the space that limits a cluster
     max_pods_default: int
     takes: Callable[[NodeLoad], tuple[Take, ...]]  # the per-node consumption rule
@@ -72,13 +118,32 @@ class ModeSpec:
     strategy: str | None  # ``module:Class`` of the model's strategy; None: formulas only
     cns_pool: bool = False  # CNS keeps an NNC pool: cx_ipam_* metrics exist
     max_pods_range: tuple[int, int] = (10, 250)
-    #: Node-subnet addresses AKS's ``InsufficientSubnetSize`` check wants free per new
-    #: node, from the pool's max pods; None where ipsim does not model the check.
-    preflight: Callable[[int], int] | None = None
-    #: Extra words for ``ipsim calc``'s note on the pod subnet, from the node count.
+    #: Most nodes a cluster of this mode holds.
+    max_nodes: int = MAX_NODES_PER_CLUSTER
+    #: Why the cluster holds at most ``max_nodes`` (for messages).
+    max_nodes_reason: str = "an AKS cluster"
+    #: AKS's ``InsufficientSubnetSize`` checks of a pool operation; none where the
+    #: sources document none for the mode.
+    preflight: tuple[PreflightRule, ...] = ()
+    #: Extra words for ``ipsim calc``'s note on the pods' space, from the node count.
     calc_note: Callable[[int], str] | None = None
     #: Why a pool of this mode takes no pod subnet (modes without one).
     pod_subnet_refusal: str = ""
+    #: The largest pod subnet the mode supports, as a prefix length (None: any).
+    pod_subnet_largest: int | None = None
+    #: The cluster's pod CIDR when the scenario gives none; None: the mode takes none.
+    pod_cidr_default: str | None = None
+    #: Whether ``expand_pod_cidr`` may widen the pod CIDR of a running cluster.
+    pod_cidr_expandable: bool = False
+    #: The ``node_pools[].pod_ip_allocation`` values its pools may choose.
+    pool_allocations: tuple[str, ...] = ()
+    #: A note for the summary on a pool's max pods (None: nothing to say).
+    max_pods_note: Callable[[int], str | None] | None = None
+
+    @property
+    def pod_cidr(self) -> bool:
+        """Whether the cluster takes a pod CIDR (and must: it has a default)."""
+        return self.pod_cidr_default is not None
 
 
 def dynamic_holding(pods_per_node: int, max_pods: int, batch: int = 16, request: int = 50) -> int:
@@ -93,6 +158,18 @@ def dynamic_holding(pods_per_node: int, max_pods: int, batch: int = 16, request:
 def static_blocks(max_pods: int) -> int:
     """/28 blocks a node takes in static block mode: room for max pods + 1 (reference §8)."""
     return math.ceil((max_pods + 1) / 16)
+
+
+def _static_waste(max_pods: int) -> str | None:
+    """The docs recommend max pods = 16·N − 1: anything else leaves addresses unused."""
+    blocks = static_blocks(max_pods)
+    waste = 16 * blocks - 1 - max_pods
+    if not waste:
+        return None
+    return (
+        f"max pods {max_pods} takes {blocks} /28 blocks per node and leaves {waste} of their "
+        f"addresses unused; max pods {16 * blocks - 1} (16·N − 1) would use them all"
+    )
 
 
 def _one_node_address(load: NodeLoad) -> Take:
@@ -119,6 +196,20 @@ def _static_block(load: NodeLoad) -> tuple[Take, ...]:
     )
 
 
+def _node_cidr(load: NodeLoad) -> tuple[Take, ...]:
+    return (_one_node_address(load), Take(Space.POD_CIDR, 1, block=256, formula="1 /24"))
+
+
+def _cidr_note(nodes: int) -> str:
+    return "not VNet addresses; the default 10.244.0.0/16 holds 256 /24s"
+
+
+#: The pod CIDR of an Overlay or kubenet cluster that names none (reference §9).
+DEFAULT_POD_CIDR = "10.244.0.0/16"
+#: Node-subnet addresses per new node in the pre-flight check of modes whose pods take
+#: no VNet address: "nodes requested" (reference §2, §12).
+_ONE_PER_NODE = PreflightRule(Space.NODE_SUBNET, lambda max_pods: 1)
+
 #: Every CNI mode by the name scenario files and ``--cni`` use, in the order tables list them.
 MODES: dict[str, ModeSpec] = {
     spec.name: spec
@@ -126,17 +217,20 @@ MODES: dict[str, ModeSpec] = {
         ModeSpec(
             name="traditional",
             title="traditional Azure CNI: 1 + max pods addresses per node from the node subnet",
+            aks=AksFields("azure"),
             pod_addresses=Space.NODE_SUBNET,
             max_pods_default=30,
             takes=_traditional,
             pod_subnet=False,
             strategy="simulator.model.cni.traditional:TraditionalCni",
-            preflight=lambda max_pods: max_pods,
+            # Reference §2: free IPs < new nodes × max pods fails the operation.
+            preflight=(PreflightRule(Space.NODE_SUBNET, lambda max_pods: max_pods),),
             pod_subnet_refusal="traditional Azure CNI takes pod IPs from the node subnet",
         ),
         ModeSpec(
             name="dynamic",
             title="dynamic allocation: pod addresses in batches from a pod subnet",
+            aks=AksFields("azure", pod_ip_allocation_mode="DynamicIndividual"),
             pod_addresses=Space.POD_SUBNET,
             # The seed document's 250 (newer docs say 110; see docs/model.md).
             max_pods_default=250,
@@ -145,15 +239,53 @@ MODES: dict[str, ModeSpec] = {
             strategy="simulator.model.cni.dynamic:DynamicCni",
             cns_pool=True,
             calc_note=lambda nodes: f"idle band {8 * nodes}..{24 * nodes} for {nodes} nodes",
+            pool_allocations=("dynamic", "static-block"),
         ),
         ModeSpec(
             name="static-block",
             title="static block allocation: /28 blocks of a pod subnet per node",
+            aks=AksFields("azure", pod_ip_allocation_mode="StaticBlock"),
             pod_addresses=Space.POD_SUBNET,
             max_pods_default=250,
             takes=_static_block,
             pod_subnet=True,
-            strategy=None,
+            strategy="simulator.model.cni.static_block:StaticBlockCni",
+            pod_subnet_largest=12,
+            pool_allocations=("static-block",),
+            max_pods_note=_static_waste,
+        ),
+        ModeSpec(
+            name="overlay",
+            title="Azure CNI Overlay: a /24 of a private pod CIDR per node",
+            aks=AksFields("azure", network_plugin_mode="overlay"),
+            pod_addresses=Space.POD_CIDR,
+            max_pods_default=250,
+            takes=_node_cidr,
+            pod_subnet=False,
+            strategy="simulator.model.cni.overlay:OverlayCni",
+            # Reference §12 and AKS CHANGELOG 2023-05-07: the node subnet for new nodes;
+            # the pod CIDR for every pool's nodes (max counts when autoscaled).
+            preflight=(_ONE_PER_NODE, PreflightRule(Space.POD_CIDR, lambda m: 1, "cluster")),
+            calc_note=_cidr_note,
+            pod_subnet_refusal="Azure CNI Overlay takes pod IPs from the cluster's pod CIDR",
+            pod_cidr_default=DEFAULT_POD_CIDR,
+            pod_cidr_expandable=True,
+        ),
+        ModeSpec(
+            name="kubenet",
+            title="kubenet: a /24 of a private pod CIDR per node, routed by a route table",
+            aks=AksFields("kubenet"),
+            pod_addresses=Space.POD_CIDR,
+            max_pods_default=110,
+            takes=_node_cidr,
+            pod_subnet=False,
+            strategy="simulator.model.cni.kubenet:KubenetCni",
+            max_nodes=400,
+            max_nodes_reason="a kubenet cluster (an Azure route table holds 400 routes)",
+            preflight=(_ONE_PER_NODE,),
+            calc_note=_cidr_note,
+            pod_subnet_refusal="kubenet takes pod IPs from the cluster's pod CIDR",
+            pod_cidr_default=DEFAULT_POD_CIDR,
         ),
     )
 }

@@ -12,13 +12,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from simulator.errors import IpsimError
 from simulator.experiments.executors import Executor, run_all
 from simulator.experiments.runs import Outcome, RunSpec, run_seeds
 from simulator.results.folders import write_folder
-from simulator.results.summary import subnet_rows
+from simulator.results.summary import run_row, subnet_rows
 from simulator.scenario.loader import load_scenario, read_document
 from simulator.scenario.variants import apply_settings, variants
 
@@ -83,17 +84,36 @@ def prepare_variants(
     return document, base, out
 
 
+#: variants.csv columns after the variant's own: one row per variant, medians.
+VARIANT_METRICS = [
+    "vnet_peak_addresses",
+    "vnet_final_addresses",
+    "vnet_peak_mappings",
+    "pod_cidr_peak_blocks",
+    "pod_cidr_peak_addresses",
+    "nodes_failed",
+    "operations_refused",
+    "pods_waited",
+    "pods_waiting_at_end",
+    "p95_wait_s",
+    "max_nodes",
+]
+
+
 @dataclass
 class Comparison:
-    """The table (one row per variant and subnet) and the series behind the chart."""
+    """The tables (one row per variant and address space; one per variant) and the
+    series behind the charts."""
 
     name: str
     table: pd.DataFrame
     runs: pd.DataFrame
     series: pd.DataFrame
+    variants: pd.DataFrame | None = None
+    consumption: pd.DataFrame | None = None
 
     def save(self, directory: str | os.PathLike[str], *, force: bool = False) -> Path:
-        from simulator.charts.planning import plot_comparison
+        from simulator.charts.planning import plot_comparison, plot_consumption
 
         def fill(folder: Path) -> None:
             self.table.to_csv(folder / "comparison.csv", index=False)
@@ -101,6 +121,14 @@ class Comparison:
             plot_comparison(
                 self.series, f"{self.name}: variants compared", folder / "comparison.png"
             )
+            if self.variants is not None and self.consumption is not None:
+                self.variants.to_csv(folder / "variants.csv", index=False)
+                plot_consumption(
+                    self.consumption,
+                    self.variants,
+                    f"{self.name}: what each variant consumes",
+                    folder / "consumption.png",
+                )
 
         return write_folder(directory, fill, force=force)
 
@@ -143,8 +171,9 @@ def compare(
     failed = runs[runs["error"].notna()] if "error" in runs else runs.iloc[:0]
     if len(failed) == len(runs):
         raise IpsimError(f"{path}: every run failed; first error: {failed['error'].iloc[0]}")
-    good = runs[runs["error"].isna()]
-    keys = ["variant", *[k for k in prepared[0][0]], "subnet"]
+    # Figures a space does not have (a pod CIDR's waits, say) are missing: NaN, not None.
+    good = runs[runs["error"].isna()].astype(dict.fromkeys(METRICS, float))
+    keys = ["variant", *[k for k in prepared[0][0]], "subnet", "space"]
     # The median as a value some replica had (counts stay whole).
     grouped = good.groupby(keys, sort=False, dropna=False)[METRICS]
     table = grouped.quantile(0.5, interpolation="lower").reset_index()
@@ -165,7 +194,65 @@ def compare(
         if values.notna().all() and (values % 1 == 0).all():
             table[column] = values.astype("int64")
     series = _series(outcomes, varying)
-    return Comparison(name, table, runs, series)
+    rows = pd.DataFrame(
+        [
+            {"variant": label(o.params, varying), **o.params, **run_row(o.summary)}
+            for o in outcomes
+            if o.summary is not None
+        ]
+    )
+    keys = ["variant", *prepared[0][0]]
+    variants = rows.groupby(keys, sort=False, dropna=False)[VARIANT_METRICS].median()
+    variants = variants.reset_index()
+    variants.insert(len(keys), "replicas", rows.groupby(keys, sort=False).size().to_numpy())
+    for column in VARIANT_METRICS:
+        values = variants[column]
+        if values.notna().all() and (values % 1 == 0).all():
+            variants[column] = values.astype("int64")
+    return Comparison(name, table, runs, series, variants, _consumption(outcomes, varying))
+
+
+def _consumption(outcomes: list[Outcome], varying: set[str]) -> pd.DataFrame:
+    """Per variant and sample time, medians over replicas: VNet addresses held (all
+    subnets together), pod CIDR addresses held, and pods waiting for an address."""
+    frames = []
+    for o in outcomes:
+        if o.subnets is None or o.pods is None:
+            continue
+        subnets = o.subnets
+        grid = np.unique(subnets["time_s"].to_numpy())
+        by_space = subnets.groupby(["space", "time_s"])["allocated"].sum()
+
+        def held(space: str, by_space: pd.Series = by_space, grid: np.ndarray = grid) -> np.ndarray:
+            if space not in by_space.index.get_level_values(0):
+                return np.zeros(len(grid))
+            return by_space.loc[space].reindex(grid, fill_value=0).to_numpy(dtype=float)
+
+        # A pod waits from its binding for ip_wait_s (to its address, its end, or the end).
+        waits = o.pods.dropna(subset=["scheduled_s", "ip_wait_s"])
+        waits = waits[waits["ip_wait_s"] > 0]
+        start = np.sort(waits["scheduled_s"].to_numpy())
+        stop = np.sort((waits["scheduled_s"] + waits["ip_wait_s"]).to_numpy())
+        waiting = np.searchsorted(start, grid, side="right") - np.searchsorted(
+            stop, grid, side="right"
+        )
+        frames.append(
+            pd.DataFrame(
+                {
+                    "variant": label(o.params, varying),
+                    "time_s": grid,
+                    "vnet_allocated": held("vnet"),
+                    "pod_cidr_allocated": held("pod_cidr"),
+                    "pods_waiting": waiting.astype(float),
+                }
+            )
+        )
+    if not frames:
+        return pd.DataFrame(
+            columns=["variant", "time_s", "vnet_allocated", "pod_cidr_allocated", "pods_waiting"]
+        )
+    frame = pd.concat(frames, ignore_index=True)
+    return frame.groupby(["variant", "time_s"], sort=False).median().reset_index()
 
 
 def _series(outcomes: list[Outcome], varying: set[str]) -> pd.DataFrame:
@@ -175,18 +262,18 @@ def _series(outcomes: list[Outcome], varying: set[str]) -> pd.DataFrame:
 
 
 def replica_bands(runs: list[tuple[str, pd.DataFrame]]) -> pd.DataFrame:
-    """From (variant, subnets frame) per run: per variant, subnet and sample time, the
-    median capacity, allocated and assigned, and allocated's p5 and p95 across runs."""
+    """From (variant, subnets frame) per run: per variant, address space and sample time,
+    the median capacity, allocated and assigned, and allocated's p5 and p95 across runs.
+    ``space`` says which rows are VNet addresses (``vnet``) and which a pod CIDR's."""
     if not runs:
-        return pd.DataFrame(columns=["variant", "subnet", "time_s", "capacity", "allocated"])
+        return pd.DataFrame(
+            columns=["variant", "subnet", "space", "time_s", "capacity", "allocated"]
+        )
+    columns = ["time_s", "subnet", "space", "capacity", "allocated", "assigned"]
     frames = pd.concat(
-        [
-            frame[["time_s", "subnet", "capacity", "allocated", "assigned"]].assign(variant=name)
-            for name, frame in runs
-        ],
-        ignore_index=True,
+        [frame[columns].assign(variant=name) for name, frame in runs], ignore_index=True
     )
-    grouped = frames.groupby(["variant", "subnet", "time_s"], sort=False)
+    grouped = frames.groupby(["variant", "subnet", "space", "time_s"], sort=False)
     # Values some run had, not interpolated ones: a band of whole addresses.
     values = grouped[["capacity", "allocated", "assigned"]]
     out = values.quantile(0.5, interpolation="lower").reset_index()

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import hashlib
 
-from simulator.core.modes import mode_spec
+from simulator.core.modes import Space, mode_spec
 from simulator.core.vm_sizes import pool_allocatable
 from simulator.model.cni import CniMode, strategy_for
 from simulator.model.context import ModelContext
 from simulator.model.entities import Node, Pod
+from simulator.model.preflight import Preflight
 from simulator.model.scheduler import NodeIndex, schedule
 from simulator.model.streams import Streams
+from simulator.model.subnets import SubnetState, pod_cidr_space
 from simulator.model.workloads import Controller, controller_for
 from simulator.model.workloads.system import SystemPods
 from simulator.scenario.models import Cluster, NodePool, Workload
@@ -34,19 +36,27 @@ class ClusterRuntime:
         duration: float,
         *,
         preflight: bool = True,
+        surge_per_pool: bool = False,
         folder: str = ".",
     ) -> None:
         self.ctx = ctx
         self.env = ctx.env
         self.spec: Cluster = ctx.cluster
         self.timings = self.spec.timings
-        self.cni: CniMode = strategy_for(self.spec.cni)(ctx)
+        # One strategy per CNI mode the cluster's pools run (AKS sets a pod-subnet
+        # cluster's allocation mode per pool), and the one of each pool.
+        self.modes: dict[str, CniMode] = {}
+        self._pool_mode: dict[str, CniMode] = {}
+        for pool in self.spec.node_pools:
+            name = self.spec.pool_mode(pool)
+            if name not in self.modes:
+                self.modes[name] = strategy_for(name)(ctx)
+            self._pool_mode[pool.name] = self.modes[name]
         self.subnets = ctx.subnets
         self.streams = streams
         self.duration = duration  # the run's end
         self.folder = folder  # files the scenario names are relative to this
-        # Node-subnet addresses AKS's pre-flight check wants per new node, if it checks.
-        self._preflight_need = mode_spec(self.spec.cni).preflight if preflight else None
+        self.preflight = Preflight(self, surge_per_pool=surge_per_pool) if preflight else None
         self.pools: dict[str, NodePool] = {p.name: p for p in self.spec.node_pools}
         self.nodes: list[Node] = []
         self.nodes_for: dict[str, list[Node]] = {p.name: [] for p in self.spec.node_pools}
@@ -75,27 +85,27 @@ class ClusterRuntime:
     def live_nodes(self, pool: str) -> list[Node]:
         return [n for n in self.nodes_for[pool] if n.alive]
 
-    def preflight_ok(self, pool: NodePool, nodes: int, operation: str) -> bool:
-        """AKS's ``InsufficientSubnetSize`` check (reference §2): refuse when the node
-        subnet has fewer free addresses than new nodes × what the mode wants per node
-        (max pods for traditional CNI)."""
-        if self._preflight_need is None or nodes <= 0:
+    def preflight_ok(
+        self, pool: NodePool, nodes: int, operation: str, *, surge: bool = False
+    ) -> bool:
+        """AKS's ``InsufficientSubnetSize`` check of an operation adding ``nodes`` nodes
+        to ``pool`` (``surge``: an upgrade's surge nodes); True when it passes or is off."""
+        if self.preflight is None:
             return True
-        subnet = self.subnets[pool.node_subnet]
-        each = self._preflight_need(pool.max_pods or 0)
-        need = nodes * each
-        if subnet.pool.free >= need:
-            return True
-        self.ctx.recorder.event(
-            "preflight_refused",
-            f"InsufficientSubnetSize: {operation} of {nodes} node(s) needs {nodes} × "
-            f"{each} = {need} free addresses in {subnet.name}, which has "
-            f"{subnet.pool.free}: short by {need - subnet.pool.free}",
-            cluster=self.spec.name,
-            node_pool=pool.name,
-            subnet=subnet.name,
-        )
-        return False
+        return self.preflight.allows(pool, nodes, operation, surge=nodes if surge else 0)
+
+    def space_for(self, pool: NodePool, space: Space) -> SubnetState | None:
+        """The address space of ``pool``'s nodes that plays ``space``'s part, if any."""
+        if space is Space.NODE_SUBNET:
+            return self.subnets[pool.node_subnet]
+        if space is Space.POD_SUBNET:
+            return self.subnets[pool.pod_subnet] if pool.pod_subnet else None
+        return self.subnets.get(pod_cidr_space(self.spec.name)) if self.spec.pod_cidr else None
+
+    def _pod_space(self, pool: NodePool) -> SubnetState | None:
+        """Where the pool's pods take addresses from, when not its node subnet."""
+        space = mode_spec(self.spec.pool_mode(pool)).pod_addresses
+        return None if space is Space.NODE_SUBNET else self.space_for(pool, space)
 
     def scale_pool(self, pool_name: str, count: int, *, reason: str = "node_pool_scaled") -> None:
         pool = self.pools[pool_name]
@@ -109,6 +119,8 @@ class ClusterRuntime:
             and not self.preflight_ok(pool, count - len(live), "scale-up")
         ):
             return
+        if self.preflight is not None:
+            self.preflight.accepted(pool, count)
         self.ctx.recorder.event(
             reason,
             f"{len(live)} -> {count} nodes",
@@ -134,16 +146,17 @@ class ClusterRuntime:
             index=len(self.nodes),
             max_pods=pool.max_pods or 0,
             node_subnet=self.subnets[pool.node_subnet],
-            pod_subnet=self.subnets[pool.pod_subnet] if pool.pod_subnet else None,
+            pod_subnet=self._pod_space(pool),
             created_s=self.env.now,
             upgraded=upgraded,
+            mode=self._pool_mode[pool.name],
         )
         node.alloc_cpu, node.alloc_mem = pool_allocatable(pool)
         self.nodes.append(node)
         self.nodes_for[pool.name].append(node)
         # The VM takes its addresses now, before anything else at this instant can
         # remove it again (a later timeline entry at the same time, say).
-        if not self.cni.node_created(node):
+        if not node.mode.node_created(node):
             node.failed = True
             return node
         self.ctx.recorder.node_event(node, "node_created", "VM created")
@@ -164,7 +177,7 @@ class ClusterRuntime:
         node.ready_s = self.env.now
         node.schedulable = not node.cordoned
         self.ctx.recorder.node_event(node, "node_ready", "node registered and Ready")
-        self.cni.node_ready(node)
+        node.mode.node_ready(node)
         for i in range(pool.system_pods_per_node):
             pod = self._system.new_pod(f"{node.name}-system-{i}", None, system=True)
             self.bind_daemon(pod, node)
@@ -183,14 +196,14 @@ class ClusterRuntime:
         for pod in sorted(node.pods, key=lambda p: p.seq):
             if pod.ip is not None and pod.gone_s is None:
                 # Not a CNI DEL: the node goes with its pool, so only the count moves.
-                self.cni.pod_subnet(node).assign_delta(-1)
+                node.mode.pod_subnet(node).assign_delta(-1)
             pod.gone_s = self.env.now
             if pod.deleted_s is None:
                 self._end(pod, "evicted")
                 if not pod.system:
                     pod.owner.evicted(pod)
         node.pods.clear()
-        self.cni.node_deleted(node)
+        node.mode.node_deleted(node)
         self.ctx.recorder.node_event(node, "node_deleted", "node removed from the pool")
         self.request_schedule()
 
@@ -270,8 +283,8 @@ class ClusterRuntime:
             node.peak_pods = len(node.pods)
         if pod.host_network:
             node.not_demand += 1
-        if self.cni.watches_demand:
-            self.cni.demand_changed(node)
+        if node.mode.watches_demand:
+            node.mode.demand_changed(node)
         if self.autoscaler is not None:
             self.autoscaler.usage_changed(node)
         self._try_ip(pod)
@@ -283,7 +296,7 @@ class ClusterRuntime:
         node = pod.node
         assert node is not None
         if not pod.host_network:
-            address = self.cni.assign(pod)
+            address = node.mode.assign(pod)
             if address is None:
                 if self.ctx.tripwire is not None and pod.scheduled_s == self.env.now:
                     self.ctx.tripwire.pod_waiting(pod)  # its first try
@@ -334,8 +347,8 @@ class ClusterRuntime:
         self._end(pod, "succeeded")
         pod.node.not_demand += 1
         pod.finished = True
-        if self.cni.watches_demand:
-            self.cni.demand_changed(pod.node)
+        if pod.node.mode.watches_demand:
+            pod.node.mode.demand_changed(pod.node)
         self.ctx.after(self.timings.ip_release, self._pod_gone, pod)
 
     def _pod_gone(self, pod: Pod) -> None:
@@ -344,7 +357,7 @@ class ClusterRuntime:
         if pod not in node.pods:  # the node went first and took the address with it
             return
         if pod.ip is not None:
-            self.cni.release(pod)
+            node.mode.release(pod)
         self._vacate(node, pod)
 
     def _vacate(self, node: Node, pod: Pod) -> None:
@@ -357,8 +370,8 @@ class ClusterRuntime:
             node.not_demand -= 1
         if pod.finished:
             node.not_demand -= 1
-        if self.cni.watches_demand:
-            self.cni.demand_changed(node)
+        if node.mode.watches_demand:
+            node.mode.demand_changed(node)
         self.index.update(node)
         if self.autoscaler is not None:
             self.autoscaler.usage_changed(node)

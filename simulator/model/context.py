@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from simulator.model.recorder import Recorder
     from simulator.model.subnets import SubnetState
     from simulator.model.tripwire import Tripwire
-    from simulator.scenario.models import Cluster, Exhaustion
+    from simulator.scenario.models import Cluster, Exhaustion, Network
 
 __all__ = ["ModelContext"]
 
@@ -57,6 +57,7 @@ class ModelContext:
     exhaustion: Exhaustion  # the control plane's subnet exhaustion settings
     literal_tick: bool = False  # test switch: run CNS's 1 s ticker literally
     tripwire: Tripwire | None = None  # stops the run once it fails its checks (plan)
+    network: Network | None = None  # the scenario's network settings
 
     def after(self, delay: float, action: Callable[..., Any], *args: Any) -> None:
         """Call ``action(*args)`` ``delay`` seconds from now."""

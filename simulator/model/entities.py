@@ -37,6 +37,7 @@ class Node:
     peak_requested: int = 0
     peak_assigned: int = 0
     cni: Any = None  # per-node state owned by the CNI mode
+    mode: Any = None  # the CNI mode (strategy) of the node's pool
     # Scheduling: allocatable and requested resources (None: no resource limit).
     alloc_cpu: int | None = None
     alloc_mem: int | None = None

@@ -59,7 +59,7 @@ def _node_holdings(cluster: ClusterRuntime, node: Node) -> list[tuple[SubnetStat
     out: list[tuple[SubnetState, list[int]]] = []
     if node.node_ip is not None:
         out.append((node.node_subnet, [node.node_ip]))
-    return out + cluster.cni.pod_holdings(node)
+    return out + node.mode.pod_holdings(node)
 
 
 def _open_pods(world: World, cluster: ClusterRuntime) -> dict[Pod, None]:
@@ -97,11 +97,11 @@ def check(world: World) -> None:
                     f"node {node.name}: its pool counts {node.ips.held} addresses but holds "
                     f"{len(node.ips.all_addresses())}",
                 )
-            broken = cluster.cni.check_node(node)
+            broken = node.mode.check_node(node)
             if broken is not None:
                 _fail(world, broken)
             _check_node_pods(world, cluster, node)
-            assigned[cluster.cni.pod_subnet(node).name] += len(node.ips.assigned)
+            assigned[node.mode.pod_subnet(node).name] += len(node.ips.assigned)
         for pod in _open_pods(world, cluster):
             if pod.phase == "running" and not pod.host_network:
                 node = pod.node
@@ -152,7 +152,7 @@ def _check_node_pods(world: World, cluster: ClusterRuntime, node: Node) -> None:
             f"{getattr(owner, 'name', 'nobody')} but held by pod "
             f"{getattr(holding.get(a), 'name', 'none')}",
         )
-    subnet = cluster.cni.pod_subnet(node)
+    subnet = node.mode.pod_subnet(node)
     for address, pod in holding.items():
         if not subnet.pool.contains(address):
             _fail(
@@ -241,8 +241,9 @@ def check_at_rest(world: World, quiet: float | None = None) -> int:
         last_row[node.name] = when
     checked = 0
     for cluster in world.clusters.values():
-        count, broken = cluster.cni.check_at_rest(last_row, quiet)
-        if broken is not None:
-            _fail(world, broken)
-        checked += count
+        for mode in cluster.modes.values():
+            count, broken = mode.check_at_rest(last_row, quiet)
+            if broken is not None:
+                _fail(world, broken)
+            checked += count
     return checked

@@ -1,4 +1,5 @@
-"""A subnet as the model sees it: its address pool plus usage counters and change points."""
+"""An address space as the model sees it (a VNet subnet, or a cluster's pod CIDR): its
+address pool plus usage counters and change points."""
 
 from __future__ import annotations
 
@@ -8,9 +9,18 @@ from typing import Protocol
 
 import numpy as np
 
-from simulator.core.addressing import SubnetPool
+from simulator.core.addressing import CidrBlocks, SubnetPool
 
-__all__ = ["Clock", "SubnetState"]
+__all__ = ["POD_CIDR", "VNET", "Clock", "SubnetState", "VnetUsage", "pod_cidr_space"]
+
+#: The kinds of address space: a subnet of a VNet, or a cluster's private pod CIDR.
+VNET, POD_CIDR = "vnet", "pod_cidr"
+
+
+def pod_cidr_space(cluster: str) -> str:
+    """The name of a cluster's pod CIDR among the address spaces (``pod_cidr:aks1``:
+    no subnet name holds a colon)."""
+    return f"{POD_CIDR}:{cluster}"
 
 
 class Clock(Protocol):
@@ -20,13 +30,45 @@ class Clock(Protocol):
     def now(self) -> float: ...
 
 
+class VnetUsage:
+    """What one VNet's subnets hold together: addresses, and entries toward the VNet's
+    private-address limit (an address each, a static /28 block as one), with peaks."""
+
+    __slots__ = ("addresses", "mappings", "peak_addresses", "peak_mappings")
+
+    def __init__(self) -> None:
+        self.addresses = self.peak_addresses = 0
+        self.mappings = self.peak_mappings = 0
+
+    def add(self, addresses: int, mappings: int) -> None:
+        self.addresses += addresses
+        if self.addresses > self.peak_addresses:
+            self.peak_addresses = self.addresses
+        self.mappings += mappings
+        if self.mappings > self.peak_mappings:
+            self.peak_mappings = self.mappings
+
+
 class SubnetState:
     """Addresses held by nodes (allocated) and used by pods (assigned), over time."""
 
-    def __init__(self, name: str, cidr: str, vnet: str, clock: Clock) -> None:
-        self.pool = SubnetPool(name, cidr)
+    def __init__(
+        self,
+        name: str,
+        cidr: str,
+        vnet: str,
+        clock: Clock,
+        *,
+        pool: SubnetPool | CidrBlocks | None = None,
+        space: str = VNET,
+    ) -> None:
+        self.pool = pool if pool is not None else SubnetPool(name, cidr)
         self.name = name
         self.vnet = vnet
+        self.space = space
+        # Running totals this space adds to: its VNet's and all VNets' (none for a pod
+        # CIDR: it holds no VNet addresses).
+        self.usages: tuple[VnetUsage, ...] = ()
         self._clock = clock
         self.assigned = 0
         self.peak_allocated = 0
@@ -48,10 +90,17 @@ class SubnetState:
         self.exhaustion_flips: list[tuple[float, bool]] = []
         # The node agents' CNI modes, told when the flag flips (CSS watch).
         self.exhaustion_listeners: list[Callable[[bool], None]] = []
-        # Addresses held per ``cluster/node pool`` and every change of those counts.
+        # Addresses (and blocks) held per ``cluster/node pool`` and every change of them.
         self.held_by: dict[str, int] = {}
         self.peak_held: dict[str, int] = {}
-        self.holder_changes: list[tuple[float, str, int]] = []
+        self.blocks_by: dict[str, int] = {}
+        self.holder_changes: list[tuple[float, str, int, int]] = []
+        # Blocks held (static /28s, a pod CIDR's /24s) and usable size, when they change.
+        self.peak_blocks = 0
+        self.block_changes: list[tuple[float, int]] = [(0.0, 0)]
+        self.capacity_changes: list[tuple[float, int, str]] = [
+            (0.0, self.pool.capacity, self.pool.cidr)
+        ]
         # Called whenever the allocated count changes (the exhaustion poller).
         self.on_allocated: Callable[[], None] | None = None
 
@@ -88,13 +137,60 @@ class SubnetState:
         return got
 
     def give_back(self, addresses: Iterable[int], *, holder: str) -> None:
-        returned = self.pool.give_back(addresses)
+        returned = self.pool.give_back(addresses)  # type: ignore[union-attr]
         if returned:
             self._hold(holder, -returned)
             self._changed()
-            waiters, self._waiters = self._waiters, []
-            for wake in waiters:
-                wake()
+            self._wake()
+
+    def _wake(self) -> None:
+        waiters, self._waiters = self._waiters, []
+        for wake in waiters:
+            wake()
+
+    def take_blocks(self, count: int, *, holder: str) -> list[int] | None:
+        """``count`` whole blocks, all or nothing; ``None`` (and a full mark) when too
+        few are free. Returns the blocks' ids (the pool's indices or base addresses)."""
+        got = self.pool.take_blocks(count)
+        if got is None:
+            self.mark_full()
+            return None
+        if got:
+            addresses = sum(len(self.pool.block_addresses(b)) for b in got)
+            self._hold(holder, addresses, mappings=len(got), blocks=len(got))
+            self._blocks_changed()
+            self._changed()
+        return got
+
+    def give_back_blocks(self, blocks: list[int], *, holder: str) -> None:
+        returned = self.pool.give_back_blocks(blocks)
+        if blocks:
+            self._hold(holder, -returned, mappings=-len(blocks), blocks=-len(blocks))
+            self._blocks_changed()
+            self._changed()
+            self._wake()
+
+    def block_addresses(self, block: int) -> range:
+        """The usable addresses of one block this space handed out."""
+        return self.pool.block_addresses(block)
+
+    def expand(self, cidr: str) -> None:
+        """Widen a pod CIDR to ``cidr``, a range that contains it."""
+        self.pool.expand(cidr)  # type: ignore[union-attr]
+        now = self._clock.now
+        if self.capacity_changes[-1][0] == now:
+            self.capacity_changes.pop()
+        self.capacity_changes.append((now, self.pool.capacity, self.pool.cidr))
+        self._wake()
+
+    def _blocks_changed(self) -> None:
+        blocks = self.pool.blocks_held
+        self.peak_blocks = max(self.peak_blocks, blocks)
+        now = self._clock.now
+        if self.block_changes[-1][0] == now:
+            self.block_changes[-1] = (now, blocks)
+        else:
+            self.block_changes.append((now, blocks))
 
     def wait_for_free(self, wake: Callable[[], None]) -> None:
         """Call ``wake`` the next time addresses are given back."""
@@ -133,17 +229,24 @@ class SubnetState:
         """How many change points there are (the last one may still be rewritten)."""
         return len(self._times)
 
-    def _hold(self, holder: str, delta: int) -> None:
+    def _hold(
+        self, holder: str, delta: int, *, mappings: int | None = None, blocks: int = 0
+    ) -> None:
+        for usage in self.usages:
+            usage.add(delta, delta if mappings is None else mappings)
         count = self.held_by.get(holder, 0) + delta
         self.held_by[holder] = count
         if count > self.peak_held.get(holder, 0):
             self.peak_held[holder] = count
+        held_blocks = self.blocks_by.get(holder, 0) + blocks
+        if blocks:
+            self.blocks_by[holder] = held_blocks
         now = self._clock.now
         last = self.holder_changes[-1] if self.holder_changes else None
         if last is not None and last[0] == now and last[1] == holder:
-            self.holder_changes[-1] = (now, holder, count)
+            self.holder_changes[-1] = (now, holder, count, held_blocks)
         else:
-            self.holder_changes.append((now, holder, count))
+            self.holder_changes.append((now, holder, count, held_blocks))
 
     def set_exhausted(self, flag: bool) -> None:
         self.exhausted = flag

@@ -41,7 +41,7 @@ def upgrade(cluster: ClusterRuntime, act: UpgradeNodePool):
     if not old:
         record.update(end_s=env.now, outcome="nothing to upgrade")
         return
-    if not cluster.preflight_ok(pool, surge, "upgrade surge"):
+    if not cluster.preflight_ok(pool, surge, "upgrade surge", surge=True):
         record.update(end_s=env.now, outcome="refused by preflight check")
         return
     cluster.ctx.recorder.event(

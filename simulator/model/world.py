@@ -8,13 +8,14 @@ from collections.abc import Callable
 
 import simpy
 
+from simulator.core.addressing import CidrBlocks
 from simulator.model.autoscaler import ClusterAutoscaler
 from simulator.model.clock import TickBus, collector_paused
 from simulator.model.cluster import ClusterRuntime
 from simulator.model.context import ModelContext
 from simulator.model.recorder import Recorder
 from simulator.model.streams import Streams
-from simulator.model.subnets import SubnetState
+from simulator.model.subnets import POD_CIDR, SubnetState, VnetUsage, pod_cidr_space
 from simulator.model.tripwire import RunStopped, Tripwire
 from simulator.model.upgrade import upgrade
 from simulator.model.workloads.deployment import DeploymentController
@@ -46,10 +47,22 @@ class World:
         )
         self.recorder = Recorder(self.env, self.tripwire)
         self.subnets: dict[str, SubnetState] = {}
+        # What the VNets' subnets hold: per VNet, and all of them together.
+        self.vnets: dict[str, VnetUsage] = {}
+        self.vnet_total = VnetUsage()
         for vnet in scenario.network.vnets:
+            usage = self.vnets[vnet.name] = VnetUsage()
             for subnet in vnet.subnets:
-                self.subnets[subnet.name] = SubnetState(
-                    subnet.name, subnet.cidr, vnet.name, self.env
+                state = SubnetState(subnet.name, subnet.cidr, vnet.name, self.env)
+                state.usages = (usage, self.vnet_total)
+                self.subnets[subnet.name] = state
+        # Each cluster's pod CIDR is an address space of its own, outside every VNet.
+        for cluster in scenario.clusters:
+            if cluster.pod_cidr is not None:
+                name = pod_cidr_space(cluster.name)
+                pool = CidrBlocks(name, cluster.pod_cidr)
+                self.subnets[name] = SubnetState(
+                    name, cluster.pod_cidr, "", self.env, pool=pool, space=POD_CIDR
                 )
         self.clusters: dict[str, ClusterRuntime] = {}
         self.streams = Streams(seed)
@@ -65,12 +78,14 @@ class World:
                 scenario.network.exhaustion,
                 literal_tick=literal_tick,
                 tripwire=self.tripwire,
+                network=scenario.network,
             )
             runtime = ClusterRuntime(
                 ctx,
                 self.streams,
                 scenario.duration,
                 preflight=scenario.preflight_checks,
+                surge_per_pool=scenario.preflight_surge == "per_pool",
                 folder=scenario.folder or os.getcwd(),
             )
             if any(p.autoscaler is not None for p in cluster.node_pools):
@@ -90,13 +105,16 @@ class World:
         return self.scenario.duration if stopped is None else stopped
 
     def used_subnets(self) -> list[SubnetState]:
-        """Subnets some node pool uses, in declaration order."""
+        """Subnets some node pool uses, in declaration order, then the clusters' pod
+        CIDRs in cluster order."""
         used: set[str] = set()
         for cluster in self.scenario.clusters:
             for pool in cluster.node_pools:
                 used.add(pool.node_subnet)
                 if pool.pod_subnet:
                     used.add(pool.pod_subnet)
+            if cluster.pod_cidr is not None:
+                used.add(pod_cidr_space(cluster.name))
         return [s for name, s in self.subnets.items() if name in used]
 
     def run(
@@ -174,6 +192,17 @@ class World:
         if event.upgrade_node_pool is not None:
             act = event.upgrade_node_pool
             self.env.process(upgrade(self.clusters[act.cluster], act))
+        if event.expand_pod_cidr is not None:
+            act = event.expand_pod_cidr
+            space = self.subnets[pod_cidr_space(act.cluster)]
+            before = space.pool.cidr
+            space.expand(act.pod_cidr)
+            self.recorder.event(
+                "pod_cidr_expanded",
+                f"{before} -> {space.pool.cidr}: {space.pool.block_count} /24s",  # type: ignore[union-attr]
+                cluster=act.cluster,
+                subnet=space.name,
+            )
 
     def _deployment(self, name: str) -> DeploymentController:
         controller = self.clusters[self.workload_cluster[name]].controllers[name]

@@ -31,16 +31,26 @@ def _grid(world: World) -> np.ndarray:
     return np.append(grid[grid < end - step * 1e-9], end)
 
 
+_HOLDER_COLUMNS = ["time_s", "subnet", "cluster", "node_pool", "allocated", "space", "blocks"]
+
+
+def _at(times: np.ndarray, values: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """A step function's values (``values`` from ``times`` on, 0 before) on ``grid``."""
+    at = np.searchsorted(times, grid, side="right") - 1
+    return np.where(at >= 0, values[np.maximum(at, 0)], 0)
+
+
 def holder_frame(world: World) -> pd.DataFrame:
-    """Addresses each ``cluster/node pool`` holds in each used subnet, on the grid."""
+    """Addresses (and blocks) each ``cluster/node pool`` holds in each used address
+    space, on the grid."""
     grid = _grid(world)
     parts = []
     for subnet in world.used_subnets():
         for holder in sorted(subnet.held_by):
-            changes = [(t, c) for t, h, c in subnet.holder_changes if h == holder]
-            times = np.array([t for t, _ in changes], dtype=float)
-            counts = np.array([c for _, c in changes], dtype=np.int64)
-            at = np.searchsorted(times, grid, side="right") - 1
+            changes = [(t, c, b) for t, h, c, b in subnet.holder_changes if h == holder]
+            times = np.array([t for t, _, _ in changes], dtype=float)
+            counts = np.array([c for _, c, _ in changes], dtype=np.int64)
+            blocks = np.array([b for _, _, b in changes], dtype=np.int64)
             cluster, pool = holder.split("/", 1)
             parts.append(
                 pd.DataFrame(
@@ -49,12 +59,14 @@ def holder_frame(world: World) -> pd.DataFrame:
                         "subnet": subnet.name,
                         "cluster": cluster,
                         "node_pool": pool,
-                        "allocated": np.where(at >= 0, counts[np.maximum(at, 0)], 0),
+                        "allocated": _at(times, counts, grid),
+                        "space": subnet.space,
+                        "blocks": _at(times, blocks, grid),
                     }
                 )
             )
     if not parts:
-        return pd.DataFrame(columns=["time_s", "subnet", "cluster", "node_pool", "allocated"])
+        return pd.DataFrame(columns=_HOLDER_COLUMNS)
     return pd.concat(parts, ignore_index=True)
 
 
@@ -76,17 +88,30 @@ def subnet_frame(world: World, arrays: dict[str, np.ndarray]) -> pd.DataFrame:
             flips = np.array(subnet.exhaustion_flips, dtype=float)
             at = np.searchsorted(flips[:, 0], grid, side="right") - 1
             exhausted = np.where(at >= 0, flips[np.maximum(at, 0), 1] > 0, False)
+        # A pod CIDR can grow during the run: its range and size at each grid time.
+        sizes = subnet.capacity_changes
+        at = np.searchsorted([t for t, _, _ in sizes], grid, side="right") - 1
+        capacity = np.array([c for _, c, _ in sizes], dtype=np.int64)[at]
+        cidr = np.array([r for _, _, r in sizes], dtype=object)[at]
+        held = subnet.block_changes
+        blocks = _at(
+            np.array([t for t, _ in held], dtype=float),
+            np.array([b for _, b in held], dtype=np.int64),
+            grid,
+        )
         parts.append(
             pd.DataFrame(
                 {
                     "time_s": grid,
                     "subnet": subnet.name,
-                    "cidr": subnet.pool.cidr,
-                    "capacity": subnet.capacity,
+                    "cidr": cidr if len(sizes) > 1 else subnet.pool.cidr,
+                    "capacity": capacity if len(sizes) > 1 else subnet.capacity,
                     "allocated": allocated,
                     "assigned": assigned,
-                    "free": subnet.capacity - allocated,
+                    "free": capacity - allocated,
                     "exhausted": exhausted,
+                    "space": subnet.space,
+                    "blocks": blocks,
                 }
             )
         )

@@ -112,12 +112,18 @@ def results_folder(folder: str | os.PathLike[str]) -> Path:
 
 
 def no_series_reason(folder: str | os.PathLike[str]) -> str:
-    """Why a results folder gives no CNS series, from its clusters' modes (the table of
+    """Why a results folder gives no CNS series, from its node pools' modes (the table of
     modes says which keep a CNS pool)."""
-    scenario = read_document(results_file(Path(folder), "scenario.resolved.yaml"))
-    without = [c for c in scenario["clusters"] if not MODES[c["cni"]].cns_pool]
-    if len(without) == len(scenario["clusters"]):
-        modes = sorted({c["cni"] for c in without})
+    folder = Path(folder)
+    if not _pooled_pools(folder):
+        scenario = read_document(results_file(folder, "scenario.resolved.yaml"))
+        modes = sorted(
+            {
+                str(p.get("pod_ip_allocation") or c["cni"])
+                for c in scenario["clusters"]
+                for p in c["node_pools"]
+            }
+        )
         pooled = ", ".join(name for name, m in MODES.items() if m.cns_pool)
         return (
             f"no cluster keeps a CNS pool: {', '.join(modes)} has no NNC pool monitor and no "
@@ -287,16 +293,27 @@ def read_results(folder: str | os.PathLike[str], *, nodes_optional: bool = False
     return ResultsFiles(folder, duration, cidrs, nnc, deleted)
 
 
-def _pooled_clusters(folder: Path) -> set[str]:
-    """The clusters whose mode keeps a CNS pool (the table of modes' ``cns_pool``)."""
+def _pooled_pools(folder: Path) -> set[str]:
+    """The node pools (``cluster/pool``) whose CNS keeps an NNC pool: the table of
+    modes' ``cns_pool`` for the pool's allocation mode, else its cluster's mode."""
     path = results_file(folder, "scenario.resolved.yaml")
     document = read_document(path)
     clusters = document.get("clusters")
     if not isinstance(clusters, list) or not all(
-        isinstance(c, dict) and isinstance(c.get("name"), str) for c in clusters
+        isinstance(c, dict)
+        and isinstance(c.get("name"), str)
+        and isinstance(c.get("node_pools"), list)
+        and all(isinstance(p, dict) and isinstance(p.get("name"), str) for p in c["node_pools"])
+        for c in clusters
     ):
-        raise _tampered(path, "clusters must be a list of clusters with names")
-    return {c["name"] for c in clusters if c.get("cni") in MODES and MODES[c["cni"]].cns_pool}
+        raise _tampered(path, "clusters must be a list of clusters with names and node pools")
+    pooled = set()
+    for cluster in clusters:
+        for pool in cluster["node_pools"]:
+            mode = MODES.get(str(pool.get("pod_ip_allocation") or cluster.get("cni")))
+            if mode is not None and mode.cns_pool:
+                pooled.add(f"{cluster['name']}/{pool['name']}")
+    return pooled
 
 
 def _run_step(folder: Path, duration: float) -> float:
@@ -341,10 +358,11 @@ def load_series(folder: str | os.PathLike[str], step: float | None = None) -> pd
         raise MetricsError(f"--step: must be a positive number of seconds (got {step!r})")
     results = read_results(folder)
     folder, duration = results.folder, results.duration
-    pooled = _pooled_clusters(folder)
+    pooled = _pooled_pools(folder)
     given = step is not None
     step = step if step is not None else _run_step(folder, duration)
-    nnc = results.nnc[results.nnc["cluster"].isin(pooled)]
+    holders = results.nnc["cluster"] + "/" + results.nnc["node_pool"]
+    nnc = results.nnc[holders.isin(pooled)]
     first = nnc.groupby("node", sort=False)["time_s"].first()
     stops = np.array([results.deleted.get(n, duration) for n in first.index], dtype=float)
     _check_size(folder, first.to_numpy(dtype=float), stops, duration, step, given)

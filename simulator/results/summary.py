@@ -1,5 +1,6 @@
-"""A run's ``summary.json``: per-subnet figures, nodes, pods, waits and upgrades, and the
-flat rows that tables across many runs are made of."""
+"""A run's ``summary.json``: per-subnet figures, the clusters' pod CIDRs, the VNet
+addresses consumed, nodes, pods, waits and upgrades, and the flat rows that tables
+across many runs are made of."""
 
 from __future__ import annotations
 
@@ -9,12 +10,27 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from simulator.core.addressing import block_capacity
+from simulator.core.modes import NodeLoad, Space, Take, mode_spec
+from simulator.model.subnets import POD_CIDR, VNET, pod_cidr_space
 from simulator.results.verdict import verdict
 
 if TYPE_CHECKING:
+    from simulator.model.subnets import SubnetState
     from simulator.model.world import World
 
-__all__ = ["SWEEP_SUBNET_FIGURES", "flatten", "subnet_rows", "summarize"]
+__all__ = [
+    "SWEEP_SUBNET_FIGURES",
+    "VNET_MAPPING_LIMIT",
+    "flatten",
+    "run_row",
+    "subnet_rows",
+    "summarize",
+]
+
+#: Azure's limit of private addresses configured in one VNet; a static /28 block counts
+#: as one (concepts-network-ip-address-planning; the AKS API's StaticBlock text).
+VNET_MAPPING_LIMIT = 65_536
 
 
 def _percentiles(values: list[float]) -> dict[str, float | None]:
@@ -33,6 +49,8 @@ def summarize(world: World, pods: pd.DataFrame, changes: dict[str, np.ndarray]) 
     end = world.scenario.duration
     subnets = {}
     for s in world.used_subnets():
+        if s.space != VNET:
+            continue
         subnets[s.name] = {
             "cidr": s.pool.cidr,
             "vnet": s.vnet,
@@ -54,11 +72,26 @@ def summarize(world: World, pods: pd.DataFrame, changes: dict[str, np.ndarray]) 
     nodes = [n for c in world.clusters.values() for n in c.nodes]
     states = pods["state"].value_counts()
     waits = pods["ip_wait_s"].dropna().tolist()
+    total = world.vnet_total
     summary = {
         "scenario": world.scenario.name,
         "seed": world.seed,
         "duration_s": world.scenario.duration,
         "subnets": subnets,
+        "pod_cidrs": _pod_cidrs(world, changes),
+        "vnet_addresses": {"peak": total.peak_addresses, "final": total.addresses},
+        "vnets": {
+            name: {
+                "peak_addresses": usage.peak_addresses,
+                "final_addresses": usage.addresses,
+                "peak_mappings": usage.peak_mappings,
+                "final_mappings": usage.mappings,
+                "mapping_limit": VNET_MAPPING_LIMIT,
+            }
+            for name, usage in world.vnets.items()
+        },
+        "reach": _reach(world),
+        "notes": _notes(world),
         "nodes": {
             "created": len(nodes),
             "ready": sum(n.ready_s is not None and not n.failed for n in nodes),
@@ -83,6 +116,90 @@ def summarize(world: World, pods: pd.DataFrame, changes: dict[str, np.ndarray]) 
     judged = verdict(summary, pods, world.scenario.checks, world.stopped_at_s)
     head = {key: summary.pop(key) for key in ("scenario", "seed", "duration_s")}
     return {**head, **judged, **summary}
+
+
+def _pod_cidrs(world: World, changes: dict[str, np.ndarray]) -> dict[str, Any]:
+    """Each cluster's pod CIDR: its /24s and addresses (not VNet addresses)."""
+    end = world.scenario.duration
+    out = {}
+    for cluster in world.scenario.clusters:
+        s = world.subnets.get(pod_cidr_space(cluster.name))
+        if s is None:
+            continue
+        out[s.name] = {
+            "cluster": cluster.name,
+            "cidr": s.pool.cidr,
+            "capacity": s.capacity,
+            "blocks": s.pool.block_count,  # type: ignore[union-attr]
+            "peak_blocks": s.peak_blocks,
+            "final_blocks": s.pool.blocks_held,
+            "peak_allocated": s.peak_allocated,
+            "final_allocated": s.allocated,
+            "peak_assigned": s.peak_assigned,
+            "final_assigned": s.assigned,
+            "mean_allocated": round(_time_mean(changes[s.name], 1, end), 3),
+            "mean_assigned": round(_time_mean(changes[s.name], 2, end), 3),
+            "full_at_s": s.full_at_s,
+            "refused_requests": s.full_events,
+            "expansions": [{"at_s": t, "cidr": c} for t, _, c in s.capacity_changes[1:]],
+            "holders": {holder: s.peak_held.get(holder, 0) for holder in sorted(s.held_by)},
+        }
+    return out
+
+
+def _space_units(space: SubnetState, take: Take, edges: bool) -> int:
+    """What ``space`` holds in the units a node takes of it: /24s of a pod CIDR, /28s of
+    a static block pod subnet, addresses otherwise."""
+    if take.space is Space.POD_CIDR:
+        return space.pool.block_count  # type: ignore[union-attr]
+    if take.block > 1:
+        return block_capacity(space.pool.network.prefixlen, take.block, edges=edges)
+    return space.capacity
+
+
+def _reach(world: World) -> dict[str, Any]:
+    """The most nodes each pool could reach in its address spaces: each space whole to
+    itself, every node at the pods per node of the pool's densest node, by its mode's
+    per-node rule (the one ``ipsim calc`` applies), at most its mode's nodes per cluster."""
+    pools: dict[str, Any] = {}
+    for runtime in world.clusters.values():
+        for pool in runtime.spec.node_pools:
+            spec = mode_spec(runtime.spec.pool_mode(pool))
+            nodes = runtime.nodes_for[pool.name]
+            pods = max((n.peak_assigned for n in nodes), default=0)
+            max_pods = pool.max_pods or 0
+            limits = [(spec.max_nodes, f"{spec.max_nodes} nodes per cluster")]
+            for take in spec.takes(NodeLoad(max_pods, min(pods, max_pods))):
+                space = runtime.space_for(pool, take.space)
+                if space is None or not take.units:
+                    continue
+                units = _space_units(space, take, world.scenario.network.static_block_edges)
+                limits.append((units // take.units, f"{take.space.label} {space.name}"))
+            most, limit = min(limits, key=lambda item: item[0])
+            pools[f"{runtime.spec.name}/{pool.name}"] = {
+                "max_nodes": most,
+                "limited_by": limit,
+                "pods_per_node": pods,
+            }
+    return {"max_nodes": sum(p["max_nodes"] for p in pools.values()), "pools": pools}
+
+
+def _notes(world: World) -> list[str]:
+    """Things worth saying about the run that are no errors."""
+    notes = []
+    for c, cluster in enumerate(world.scenario.clusters):
+        for p, pool in enumerate(cluster.node_pools):
+            spec = mode_spec(cluster.pool_mode(pool))
+            note = spec.max_pods_note(pool.max_pods or 0) if spec.max_pods_note else None
+            if note:
+                notes.append(f"clusters[{c}].node_pools[{p}] ({cluster.name}/{pool.name}): {note}")
+    for name, usage in world.vnets.items():
+        if usage.peak_mappings > VNET_MAPPING_LIMIT:
+            notes.append(
+                f"VNet {name}: {usage.peak_mappings:,} private addresses configured at the "
+                f"peak (a static /28 block counts as one), above Azure's {VNET_MAPPING_LIMIT:,}"
+            )
+    return notes
 
 
 def _time_mean(series: np.ndarray, column: int, end: float) -> float:
@@ -136,12 +253,18 @@ SWEEP_SUBNET_FIGURES = (
 
 
 def flatten(summary: dict[str, Any]) -> dict[str, Any]:
-    """A run's summary as one flat row: ``<subnet>.<figure>``, ``nodes.<count>``,
-    ``pods.<figure>`` and ``operations_refused`` (``sweep.csv``, ``replicas.csv``)."""
+    """A run's summary as one flat row: ``<subnet>.<figure>``, ``<pod CIDR>.<figure>``,
+    ``vnet_addresses.peak`` and ``.final``, ``nodes.<count>``, ``pods.<figure>`` and
+    ``operations_refused`` (``sweep.csv``, ``replicas.csv``)."""
     row: dict[str, Any] = {"verdict": summary.get("verdict")}
     for name, sub in summary["subnets"].items():
         for key in SWEEP_SUBNET_FIGURES:
             row[f"{name}.{key}"] = sub[key]
+    for name, cidr in summary.get("pod_cidrs", {}).items():
+        for key in ("blocks", "peak_blocks", "peak_allocated", "full_at_s", "refused_requests"):
+            row[f"{name}.{key}"] = cidr[key]
+    row["vnet_addresses.peak"] = summary["vnet_addresses"]["peak"]
+    row["vnet_addresses.final"] = summary["vnet_addresses"]["final"]
     for key, value in summary["nodes"].items():
         row[f"nodes.{key}"] = value
     pods = summary["pods"]
@@ -154,15 +277,18 @@ def flatten(summary: dict[str, Any]) -> dict[str, Any]:
 
 
 def subnet_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
-    """A run's summary as one row per subnet, with the run's node and pod figures
-    beside each (``comparison.csv``)."""
+    """A run's summary as one row per address space (VNet subnets, then pod CIDRs), with
+    the run's node and pod figures beside each (``comparison.csv``)."""
     pods = summary["pods"]
     rows = []
-    for name, sub in summary["subnets"].items():
+    spaces = [(VNET, name, sub) for name, sub in summary["subnets"].items()]
+    spaces += [(POD_CIDR, name, sub) for name, sub in summary.get("pod_cidrs", {}).items()]
+    for space, name, sub in spaces:
         assigned = sub["mean_assigned"]
         rows.append(
             {
                 "subnet": name,
+                "space": space,
                 "verdict": summary.get("verdict"),
                 "capacity": sub["capacity"],
                 "peak_allocated": sub["peak_allocated"],
@@ -178,3 +304,22 @@ def subnet_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def run_row(summary: dict[str, Any]) -> dict[str, Any]:
+    """A run's figures that compare modes on one scale (``variants.csv``): VNet addresses
+    consumed, pod CIDR /24s, what waited and failed, and the nodes the spaces allow."""
+    pods, cidrs = summary["pods"], summary.get("pod_cidrs", {}).values()
+    return {
+        "vnet_peak_addresses": summary["vnet_addresses"]["peak"],
+        "vnet_final_addresses": summary["vnet_addresses"]["final"],
+        "vnet_peak_mappings": sum(v["peak_mappings"] for v in summary["vnets"].values()),
+        "pod_cidr_peak_blocks": sum(c["peak_blocks"] for c in cidrs),
+        "pod_cidr_peak_addresses": sum(c["peak_allocated"] for c in cidrs),
+        "nodes_failed": summary["nodes"]["failed"],
+        "operations_refused": summary.get("operations_refused", 0),
+        "pods_waited": pods["waited_for_ip"],
+        "pods_waiting_at_end": pods["waiting_for_ip_at_end"],
+        "p95_wait_s": pods["ip_wait_s"]["p95"],
+        "max_nodes": summary["reach"]["max_nodes"],
+    }

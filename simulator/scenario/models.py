@@ -39,6 +39,7 @@ __all__ = [
     "DailyPoint",
     "Duration",
     "Exhaustion",
+    "ExpandPodCidr",
     "Ipam",
     "Lifetime",
     "Network",
@@ -66,6 +67,15 @@ def _max_pods_defaults() -> str:
 
 #: The CNI modes a scenario can run, from the table of modes (in alphabetical order).
 CniName = Literal[tuple(sorted(simulated_modes()))]  # type: ignore[valid-type]
+
+#: What a pool of a pod-subnet cluster may choose (AKS's ``podIPAllocationMode``).
+PoolAllocation = Literal[  # type: ignore[valid-type]
+    tuple(m for m in simulated_modes() if MODES[m].aks.pod_ip_allocation_mode) or ("dynamic",)
+]
+
+
+def _pod_cidr_modes() -> str:
+    return " and ".join(m for m in simulated_modes() if MODES[m].pod_cidr) or "no simulated mode"
 
 
 class Subnet(StrictModel):
@@ -107,6 +117,16 @@ class Network(StrictModel):
 
     vnets: list[VNet] = Field(min_length=1)
     exhaustion: Exhaustion = Exhaustion()
+    pod_cidr_overlap: Literal["subnets", "address_space"] = Field(
+        "subnets",
+        description="what a cluster's pod CIDR must not overlap in its VNet: its subnets "
+        "(AKS since 2024-10) or its whole address space (the docs' rule)",
+    )
+    static_block_edges: bool = Field(
+        False,
+        description="static block: also hand out a pod subnet's first and last /28, which "
+        "hold Azure's reserved addresses (not public; off by default)",
+    )
 
 
 class Ipam(StrictModel):
@@ -182,7 +202,14 @@ class NodePool(StrictModel):
     count: int = Field(1, ge=0, le=MAX_NODES_PER_POOL, description="nodes at t = 0")
     max_pods: int | None = Field(None, ge=10, le=250, description=f"default {_max_pods_defaults()}")
     node_subnet: str
-    pod_subnet: str | None = Field(None, description="dynamic only; default: the cluster's")
+    pod_subnet: str | None = Field(
+        None, description="pod-subnet modes only; default: the cluster's"
+    )
+    pod_ip_allocation: PoolAllocation | None = Field(
+        None,
+        description="pod-subnet clusters: how this pool's pods get addresses (AKS "
+        "podIPAllocationMode); default: the cluster's cni",
+    )
     system_pods_per_node: int = Field(
         0, ge=0, le=250, description="non-hostNetwork daemon pods on every node"
     )
@@ -200,7 +227,13 @@ class Cluster(StrictModel):
 
     name: ClusterName
     cni: CniName = DEFAULT_MODE
-    pod_subnet: str | None = Field(None, description="dynamic only: default pod subnet")
+    pod_subnet: str | None = Field(None, description="pod-subnet modes only: default pod subnet")
+    pod_cidr: Cidr | None = Field(
+        None, description=f"{_pod_cidr_modes()} only: the pods' private range"
+    )
+    service_cidr: Cidr = Field(
+        "10.0.0.0/16", description="Kubernetes service range (a pod CIDR must not overlap it)"
+    )
     ipam: Ipam = Ipam()
     timings: Timings = Timings()
     scheduling: Literal["spread", "binpack"] = Field(
@@ -208,6 +241,10 @@ class Cluster(StrictModel):
     )
     autoscaler_profile: AutoscalerProfile = AutoscalerProfile()
     node_pools: list[NodePool] = Field(min_length=1)
+
+    def pool_mode(self, pool: NodePool) -> str:
+        """The CNI mode a pool's nodes run: its ``pod_ip_allocation``, else the cluster's."""
+        return pool.pod_ip_allocation or self.cni
 
 
 class ScaleNodePool(StrictModel):
@@ -241,8 +278,21 @@ class UpgradeNodePool(StrictModel):
     max_surge: CountOrPercent = Field(1, description="extra nodes, percentages round up")
 
 
+class ExpandPodCidr(StrictModel):
+    """Widen a cluster's pod CIDR to a range that contains it (Overlay)."""
+
+    cluster: str
+    pod_cidr: Cidr
+
+
 #: The action keys of a timeline entry.
-TIMELINE_ACTIONS = ("scale_node_pool", "scale_workload", "rollout_workload", "upgrade_node_pool")
+TIMELINE_ACTIONS = (
+    "scale_node_pool",
+    "scale_workload",
+    "rollout_workload",
+    "upgrade_node_pool",
+    "expand_pod_cidr",
+)
 
 
 class TimelineEvent(StrictModel):
@@ -253,6 +303,7 @@ class TimelineEvent(StrictModel):
     scale_workload: ScaleWorkload | None = None
     rollout_workload: RolloutWorkload | None = None
     upgrade_node_pool: UpgradeNodePool | None = None
+    expand_pod_cidr: ExpandPodCidr | None = None
 
     def actions(self) -> list[str]:
         """Names of the action keys that are set."""
@@ -269,7 +320,12 @@ class Scenario(StrictModel):
     duration: Duration = Field(3600.0, gt=0, description="simulated time")
     sample_every: Duration = Field(30.0, gt=0, description="grid of subnets.csv")
     preflight_checks: bool = Field(
-        True, description="refuse traditional-CNI operations AKS's subnet check would refuse"
+        True, description="refuse pool operations AKS's InsufficientSubnetSize check would refuse"
+    )
+    preflight_surge: Literal["once", "per_pool"] = Field(
+        "once",
+        description="pre-flight checks that count every pool (Overlay's pod CIDR): one "
+        "surge node in all, or one per pool",
     )
     network: Network
     clusters: list[Cluster] = Field(min_length=1)

@@ -1,7 +1,8 @@
 """Cross-field rules of a scenario, checked the way Azure and AKS would refuse them.
 
-Reference: reference/azure-cni.md §1 (subnets), §3 (max pods), §4 (pod subnet). Each
-failure raises :class:`ScenarioError` naming the dotted field path, the value and the rule.
+Reference: reference/azure-cni.md §1 (subnets), §3 (max pods), §4 (pod subnet), §8
+(static block), §9 (pod CIDRs, node limits). Each failure raises :class:`ScenarioError`
+naming the dotted field path, the value and the rule.
 """
 
 from __future__ import annotations
@@ -24,8 +25,13 @@ __all__ = ["SubnetRef", "resolve", "subnet_index"]
 
 #: Rows of subnets.csv per subnet at most (duration / sample_every).
 MAX_SAMPLES = 1_000_000
-#: AKS limit on nodes per cluster.
-MAX_NODES_PER_CLUSTER = 5000
+#: Ranges AKS refuses for pod, service and VNet ranges (concepts-network-cni-overview:
+#: link-local, TEST-NET-1, and two ranges AKS keeps for itself; the last two checked
+#: for kubenet and Overlay pod CIDRs since 2026-05).
+RESERVED_RANGES = tuple(
+    ipaddress.IPv4Network(c)
+    for c in ("169.254.0.0/16", "192.0.2.0/24", "172.30.0.0/16", "172.31.0.0/16")
+)
 
 
 @dataclass(frozen=True)
@@ -179,7 +185,15 @@ def _resolve_pool(
     if pool.node_subnet not in subnets:
         raise _unknown("subnet", pool.node_subnet, list(subnets), f"{path}.node_subnet")
     update: dict[str, object] = {}
-    mode = MODES[cluster.cni]
+    cluster_mode = MODES[cluster.cni]
+    if (
+        pool.pod_ip_allocation is not None
+        and pool.pod_ip_allocation not in cluster_mode.pool_allocations
+    ):
+        raise _allocation_refused(cluster_mode, f"{path}.pod_ip_allocation", pool.pod_ip_allocation)
+    if cluster_mode.pool_allocations:
+        update["pod_ip_allocation"] = cluster.pool_mode(pool)
+    mode = MODES[cluster.pool_mode(pool)]
     if not mode.pod_subnet:
         if pool.pod_subnet is not None:
             raise _pod_subnet_refused(mode, f"{path}.pod_subnet", pool.pod_subnet)
@@ -207,6 +221,13 @@ def _resolve_pool(
                 f"nodes are in VNet {node_vnet!r}; a pod subnet must be in the cluster's VNet",
                 path=where,
                 value=pod_subnet,
+            )
+        largest = mode.pod_subnet_largest
+        if largest is not None and subnets[pod_subnet].network.prefixlen < largest:
+            raise ScenarioError(
+                f"{mode.title.split(':')[0]} supports pod subnets up to /{largest}",
+                path=where,
+                value=f"{pod_subnet} ({subnets[pod_subnet].network})",
             )
         update["pod_subnet"] = pod_subnet
     max_pods = pool.max_pods if pool.max_pods is not None else mode.max_pods_default
@@ -259,7 +280,97 @@ def _resolve_pool(
     return pool.model_copy(update=update)
 
 
-def _resolve_cluster(cluster: Cluster, c: Name | int, subnets: dict[str, SubnetRef]) -> Cluster:
+def _allocation_refused(mode: ModeSpec, path: str, value: str) -> ScenarioError:
+    if mode.pool_allocations:
+        choosers = [m for m in simulated_modes() if len(MODES[m].pool_allocations) > 1]
+        return ScenarioError(
+            f"cni: {mode.name} makes every pool {', '.join(mode.pool_allocations)}; to mix "
+            f"allocation modes use cni: {' or '.join(choosers)}",
+            path=path,
+            value=value,
+        )
+    takers = [m for m in simulated_modes() if MODES[m].pool_allocations]
+    return ScenarioError(
+        f"applies to pools of a pod-subnet cluster (cni: {' or '.join(takers)}); cni: "
+        f"{mode.name} takes pod IPs from the {mode.pod_addresses.label}",
+        path=path,
+        value=value,
+    )
+
+
+def check_pod_cidr(
+    scenario: Scenario, cluster: Cluster, cidr: str, path: str, subnets: dict[str, SubnetRef]
+) -> None:
+    """A pod CIDR AKS accepts (reference §9): it holds a /24, and overlaps neither the
+    cluster's VNet (its subnets, or its whole address space, as ``network.pod_cidr_overlap``
+    says), nor the service CIDR, nor a range AKS reserves."""
+    net = ipaddress.IPv4Network(cidr)
+    if net.prefixlen > 24:
+        raise ScenarioError(
+            "must be a /24 or larger: every node takes a /24 of it", path=path, value=cidr
+        )
+    refs = [subnets[p.node_subnet] for p in cluster.node_pools if p.node_subnet in subnets]
+    if refs:
+        v = refs[0].vnet_index
+        vnet = scenario.network.vnets[v]
+        if scenario.network.pod_cidr_overlap == "address_space":
+            for space in vnet.address_space:
+                if net.overlaps(ipaddress.IPv4Network(space)):
+                    raise ScenarioError(
+                        f"overlaps the address space {space} of the cluster's VNet "
+                        f"{vnet.name!r}; pod IPs must not be VNet addresses",
+                        path=path,
+                        value=cidr,
+                    )
+        for subnet in vnet.subnets:
+            if net.overlaps(ipaddress.IPv4Network(subnet.cidr)):
+                raise ScenarioError(
+                    f"overlaps subnet {subnet.name!r} ({subnet.cidr}) of the cluster's VNet; "
+                    "pod IPs must not be VNet addresses",
+                    path=path,
+                    value=cidr,
+                )
+    service = ipaddress.IPv4Network(cluster.service_cidr)
+    if net.overlaps(service):
+        raise ScenarioError(f"overlaps the cluster's service CIDR {service}", path=path, value=cidr)
+    for reserved in RESERVED_RANGES:
+        if net.overlaps(reserved):
+            raise ScenarioError(f"overlaps {reserved}, a range AKS reserves", path=path, value=cidr)
+
+
+def _resolve_pod_cidr(
+    scenario: Scenario, cluster: Cluster, c: Name | int, subnets: dict[str, SubnetRef]
+) -> str | None:
+    mode = MODES[cluster.cni]
+    path = f"clusters[{c}].pod_cidr"
+    if not mode.pod_cidr:
+        if cluster.pod_cidr is not None:
+            takers = [m for m in simulated_modes() if MODES[m].pod_cidr]
+            raise ScenarioError(
+                f"a pod CIDR needs cni: {' or '.join(takers)}; cni: {mode.name} takes pod IPs "
+                f"from the {mode.pod_addresses.label}",
+                path=path,
+                value=cluster.pod_cidr,
+            )
+        return None
+    cidr = cluster.pod_cidr or mode.pod_cidr_default
+    assert cidr is not None
+    try:
+        check_pod_cidr(scenario, cluster, cidr, path, subnets)
+    except ScenarioError as exc:
+        if cluster.pod_cidr is None:  # the default: say so
+            raise ScenarioError(
+                f"the default pod CIDR {exc.message}; set clusters[{c}].pod_cidr",
+                path=path,
+                value=cidr,
+            ) from None
+        raise
+    return cidr
+
+
+def _resolve_cluster(
+    scenario: Scenario, cluster: Cluster, c: Name | int, subnets: dict[str, SubnetRef]
+) -> Cluster:
     if not MODES[cluster.cni].pod_subnet and cluster.pod_subnet is not None:
         raise _pod_subnet_refused(
             MODES[cluster.cni], f"clusters[{c}].pod_subnet", cluster.pod_subnet
@@ -287,13 +398,36 @@ def _resolve_cluster(cluster: Cluster, c: Name | int, subnets: dict[str, SubnetR
                     path=f"clusters[{c}].node_pools[{keys[p]}].node_subnet",
                     value=pool.node_subnet,
                 )
+    mode = MODES[cluster.cni]
     nodes = sum(p.count for p in pools)
-    if nodes > MAX_NODES_PER_CLUSTER:
+    if nodes > mode.max_nodes:
         raise ScenarioError(
-            f"{nodes} nodes at start; an AKS cluster holds at most {MAX_NODES_PER_CLUSTER}",
+            f"{nodes} nodes at start; {mode.max_nodes_reason} holds at most {mode.max_nodes}",
             path=f"clusters[{c}].node_pools",
         )
-    return cluster.model_copy(update={"node_pools": pools})
+    pod_cidr = _resolve_pod_cidr(scenario, cluster, c, subnets)
+    return cluster.model_copy(update={"node_pools": pools, "pod_cidr": pod_cidr})
+
+
+def _check_one_allocation_mode_per_subnet(scenario: Scenario) -> None:
+    """A pod subnet serves one allocation mode, across every pool and cluster (static
+    block docs: "Only a single mode of operation can be used per subnet")."""
+    first: dict[str, tuple[str, str]] = {}
+    for c, cluster in zip(item_keys(scenario.clusters), scenario.clusters, strict=True):
+        for p, pool in zip(item_keys(cluster.node_pools), cluster.node_pools, strict=True):
+            if pool.pod_subnet is None:
+                continue
+            mode = cluster.pool_mode(pool)
+            path = f"clusters[{c}].node_pools[{p}]"
+            seen = first.setdefault(pool.pod_subnet, (mode, path))
+            if seen[0] != mode:
+                raise ScenarioError(
+                    f"pod subnet {pool.pod_subnet!r} serves {seen[0]} allocation at "
+                    f"{seen[1]}; a subnet serves one allocation mode only, so this "
+                    f"{mode} pool needs a subnet of its own",
+                    path=f"{path}.pod_subnet",
+                    value=pool.pod_subnet,
+                )
 
 
 def _resolve_workload(
@@ -375,7 +509,10 @@ def _check_workloads_and_timeline(scenario: Scenario, base: Path) -> Scenario:
             )
         (action,) = actions
         act = getattr(event, action)
-        if action in ("scale_node_pool", "upgrade_node_pool"):
+        if action == "expand_pod_cidr":
+            if act.cluster not in clusters:
+                raise _unknown("cluster", act.cluster, list(clusters), f"{path}.{action}.cluster")
+        elif action in ("scale_node_pool", "upgrade_node_pool"):
             if act.cluster not in clusters:
                 raise _unknown("cluster", act.cluster, list(clusters), f"{path}.{action}.cluster")
             pools = [p.name for p in clusters[act.cluster].node_pools]
@@ -427,8 +564,19 @@ def _surge_zero(surge: int | str, unavailable: int | str) -> bool:
 
 
 def _check_node_limit_over_time(scenario: Scenario) -> None:
-    """A cluster stays within the AKS node limit after every timeline scale."""
+    """A cluster stays within its mode's node limit after every timeline scale, and its
+    autoscaled pools' max counts fit within it too."""
+    for c, cluster in zip(item_keys(scenario.clusters), scenario.clusters, strict=True):
+        mode = MODES[cluster.cni]
+        most = sum(p.autoscaler.max if p.autoscaler else p.count for p in cluster.node_pools)
+        if most > mode.max_nodes:
+            raise ScenarioError(
+                f"the pools' counts, autoscaled ones at their max, add up to {most} nodes; "
+                f"{mode.max_nodes_reason} holds at most {mode.max_nodes}",
+                path=f"clusters[{c}].node_pools",
+            )
     counts = {c.name: {p.name: p.count for p in c.node_pools} for c in scenario.clusters}
+    limits = {c.name: MODES[c.cni] for c in scenario.clusters}
     order = sorted(range(len(scenario.timeline)), key=lambda i: scenario.timeline[i].at)
     for i in order:
         act = scenario.timeline[i].scale_node_pool
@@ -436,13 +584,49 @@ def _check_node_limit_over_time(scenario: Scenario) -> None:
             continue
         pools = counts[act.cluster]
         pools[act.node_pool] = act.count
-        if sum(pools.values()) > MAX_NODES_PER_CLUSTER:
+        mode = limits[act.cluster]
+        if sum(pools.values()) > mode.max_nodes:
             raise ScenarioError(
-                f"takes cluster {act.cluster!r} to {sum(pools.values())} nodes; an AKS "
-                f"cluster holds at most {MAX_NODES_PER_CLUSTER}",
+                f"takes cluster {act.cluster!r} to {sum(pools.values())} nodes; "
+                f"{mode.max_nodes_reason} holds at most {mode.max_nodes}",
                 path=f"timeline[{i}].scale_node_pool.count",
                 value=act.count,
             )
+
+
+def _check_pod_cidr_expansions(scenario: Scenario, subnets: dict[str, SubnetRef]) -> None:
+    """Each ``expand_pod_cidr``, in time order, widens an expandable pod CIDR to a range
+    that contains it and is itself an acceptable pod CIDR (reference §9)."""
+    clusters = {c.name: c for c in scenario.clusters}
+    current = {c.name: c.pod_cidr for c in scenario.clusters}
+    order = sorted(range(len(scenario.timeline)), key=lambda i: scenario.timeline[i].at)
+    for i in order:
+        act = scenario.timeline[i].expand_pod_cidr
+        if act is None:
+            continue
+        path = f"timeline[{i}].expand_pod_cidr"
+        cluster = clusters[act.cluster]
+        mode = MODES[cluster.cni]
+        if not mode.pod_cidr_expandable:
+            takers = [m for m in simulated_modes() if MODES[m].pod_cidr_expandable]
+            has = "a pod CIDR that cannot change once deployed" if mode.pod_cidr else "no pod CIDR"
+            raise ScenarioError(
+                f"cluster {act.cluster!r} uses cni: {mode.name}, which has {has}; AKS "
+                f"expands the pod CIDR of cni: {' or '.join(takers)} only",
+                path=f"{path}.cluster",
+                value=act.cluster,
+            )
+        old = ipaddress.IPv4Network(current[act.cluster] or "")
+        new = ipaddress.IPv4Network(act.pod_cidr)
+        if not (old.subnet_of(new) and new != old):
+            raise ScenarioError(
+                f"must be a larger range containing the pod CIDR {old}: AKS neither "
+                "shrinks nor moves a pod CIDR",
+                path=f"{path}.pod_cidr",
+                value=act.pod_cidr,
+            )
+        check_pod_cidr(scenario, cluster, act.pod_cidr, f"{path}.pod_cidr", subnets)
+        current[act.cluster] = act.pod_cidr
 
 
 def resolve(scenario: Scenario, base: Path | None = None) -> Scenario:
@@ -466,9 +650,13 @@ def resolve(scenario: Scenario, base: Path | None = None) -> Scenario:
         azure=True,
     )
     subnets = subnet_index(scenario)
-    clusters = [_resolve_cluster(c, keys[i], subnets) for i, c in enumerate(scenario.clusters)]
+    clusters = [
+        _resolve_cluster(scenario, c, keys[i], subnets) for i, c in enumerate(scenario.clusters)
+    ]
     resolved = scenario.model_copy(update={"clusters": clusters})
+    _check_one_allocation_mode_per_subnet(resolved)
     resolved = _check_workloads_and_timeline(resolved, base)
     _check_node_limit_over_time(resolved)
+    _check_pod_cidr_expansions(resolved, subnets)
     resolved._folder = str(base.resolve())  # not part of the document: not serialised
     return resolved

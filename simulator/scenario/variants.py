@@ -95,37 +95,45 @@ def set_key(document: dict[str, Any], key: str, value: Any) -> None:
 
 
 def switch_cni(document: dict[str, Any], cni: str) -> None:
-    """Make every cluster use ``cni``: a mode without pod subnets drops them; one with
-    pod subnets needs one on the cluster or on every pool."""
+    """Make every cluster use ``cni``, keeping what the mode takes and dropping what it
+    does not: pod subnets (a mode with them needs one on the cluster or on every pool),
+    a pod CIDR (a mode that takes one and finds none gets its default), and pools'
+    allocation modes the mode does not offer."""
     if cni not in simulated_modes():
         raise SetError(f"--cni: unknown mode {cni!r}; one of {', '.join(simulated_modes())}")
+    spec = MODES[cni]
     for c, cluster in enumerate(document.get("clusters") or []):
         if not isinstance(cluster, dict):
             continue
         cluster["cni"] = cni
-        if not MODES[cni].pod_subnet:
+        pools = [p for p in cluster.get("node_pools") or [] if isinstance(p, dict)]
+        if not spec.pod_cidr:
+            cluster.pop("pod_cidr", None)
+        for pool in pools:
+            if pool.get("pod_ip_allocation") not in spec.pool_allocations:
+                pool.pop("pod_ip_allocation", None)
+        if not spec.pod_subnet:
             cluster.pop("pod_subnet", None)
-            for pool in cluster.get("node_pools") or []:
-                if isinstance(pool, dict):
-                    pool.pop("pod_subnet", None)
-        else:
-            pools = [p for p in cluster.get("node_pools") or [] if isinstance(p, dict)]
-            if not cluster.get("pod_subnet") and not all(p.get("pod_subnet") for p in pools):
-                raise SetError(
-                    f"--cni {cni}: clusters[{c}] has no pod subnet; set one with "
-                    f"--set clusters[{c}].pod_subnet=NAME"
-                )
+            for pool in pools:
+                pool.pop("pod_subnet", None)
+        elif not cluster.get("pod_subnet") and not all(p.get("pod_subnet") for p in pools):
+            raise SetError(
+                f"--cni {cni}: clusters[{c}] has no pod subnet; set one with "
+                f"--set clusters[{c}].pod_subnet=NAME"
+            )
 
 
 def apply_settings(
     document: dict[str, Any], settings: dict[str, Any], cni: str | None = None
 ) -> dict[str, Any]:
-    """A copy of ``document`` with ``cni`` and each key set."""
+    """A copy of ``document`` with each key set, then ``cni``: a key one mode needs
+    (``pod_subnet``, ``pod_cidr``) can be set for every variant, and the modes that take
+    no such key drop it."""
     doc = copy.deepcopy(document)
-    if cni is not None:
-        switch_cni(doc, cni)
     for key, value in settings.items():
         set_key(doc, key, value)
+    if cni is not None:
+        switch_cni(doc, cni)
     return doc
 
 

@@ -40,7 +40,8 @@ class DynamicCni(CniMode):
         self._agents: dict[int, NodeAgent | NodeAgentV2] = {}
         self._watched: set[str] = set()  # pod subnets whose exhausted flag we follow
         if ctx.exhaustion.enabled:
-            used = {p.pod_subnet for p in ctx.cluster.node_pools}
+            cluster = ctx.cluster
+            used = {p.pod_subnet for p in cluster.node_pools if cluster.pool_mode(p) == self.name}
             for name, subnet in ctx.subnets.items():
                 # One control-plane poller per pod subnet, whichever clusters share it.
                 if name in used and subnet.exhaustion_poll is None:
