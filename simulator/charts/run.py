@@ -63,6 +63,12 @@ def plot_utilization(
         frame = subnets[subnets["subnet"] == name]
         t = frame["time_s"] / scale
         capacity = int(frame["capacity"].iloc[0])
+        reserved = int(frame["reserved"].iloc[0]) if "reserved" in frame else 0
+        if reserved:
+            ax.axhspan(
+                0, reserved, color="tab:gray", alpha=0.25, lw=0,
+                label=f"reserved: held by other consumers ({reserved:,})",
+            )  # fmt: skip
         ax.fill_between(
             t,
             frame["allocated"],

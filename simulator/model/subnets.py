@@ -10,7 +10,11 @@ import numpy as np
 
 from simulator.core.addressing import SubnetPool
 
-__all__ = ["Clock", "SubnetState"]
+__all__ = ["RESERVED_HOLDER", "Clock", "SubnetState"]
+
+#: Who holds a subnet's ``reserved`` addresses in per-holder reports (``cluster/node pool``
+#: form): other consumers of the subnet, not a cluster of the scenario.
+RESERVED_HOLDER = "(others)/reserved"
 
 
 class Clock(Protocol):
@@ -23,7 +27,7 @@ class Clock(Protocol):
 class SubnetState:
     """Addresses held by nodes (allocated) and used by pods (assigned), over time."""
 
-    def __init__(self, name: str, cidr: str, vnet: str, clock: Clock) -> None:
+    def __init__(self, name: str, cidr: str, vnet: str, clock: Clock, reserved: int = 0) -> None:
         self.pool = SubnetPool(name, cidr)
         self.name = name
         self.vnet = vnet
@@ -54,6 +58,9 @@ class SubnetState:
         self.holder_changes: list[tuple[float, str, int]] = []
         # Called whenever the allocated count changes (the exhaustion poller).
         self.on_allocated: Callable[[], None] | None = None
+        # Addresses other consumers hold (private endpoints, load balancers): taken first,
+        # so they count as allocated in every figure from t = 0 on, and never come back.
+        self.reserved: list[int] = self.take(reserved, holder=RESERVED_HOLDER) or []
 
     @property
     def capacity(self) -> int:

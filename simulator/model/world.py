@@ -36,7 +36,7 @@ class World:
         for vnet in scenario.network.vnets:
             for subnet in vnet.subnets:
                 self.subnets[subnet.name] = SubnetState(
-                    subnet.name, subnet.cidr, vnet.name, self.env
+                    subnet.name, subnet.cidr, vnet.name, self.env, subnet.reserved
                 )
         self.clusters: dict[str, ClusterRuntime] = {}
         self.streams = Streams(seed)

@@ -83,6 +83,7 @@ def subnet_frame(world: World, arrays: dict[str, np.ndarray]) -> pd.DataFrame:
                     "subnet": subnet.name,
                     "cidr": subnet.pool.cidr,
                     "capacity": subnet.capacity,
+                    "reserved": len(subnet.reserved),
                     "allocated": allocated,
                     "assigned": assigned,
                     "free": subnet.capacity - allocated,

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from simulator.core.addressing import MAX_PREFIX, MIN_PREFIX
+from simulator.core.addressing import MAX_PREFIX, MIN_PREFIX, usable_addresses
 from simulator.core.modes import MODES, ModeSpec, simulated_modes
 from simulator.core.units import format_duration
 from simulator.core.vm_sizes import VM_SIZES, pool_allocatable
@@ -124,6 +124,13 @@ def _check_network(scenario: Scenario) -> None:
                         value=subnet.cidr,
                     )
             nets.append(net)
+            usable = usable_addresses(net.prefixlen)
+            if subnet.reserved > usable:
+                raise ScenarioError(
+                    f"is more than the {usable:,} usable addresses of {subnet.cidr}",
+                    path=f"network.vnets[{i}].subnets[{j}].reserved",
+                    value=subnet.reserved,
+                )
 
 
 def _pod_subnet_refused(mode: ModeSpec, path: str, value: str) -> ScenarioError:
