@@ -36,6 +36,9 @@ __all__ = ["run", "schema", "validate"]
     help="independent seeds spawned from the seed; charts show the spread",
 )
 @click.option("--force", is_flag=True, help="replace an existing results folder")
+@click.option(
+    "--strict", is_flag=True, help="exit 1 when a trace replay's check fails (replay_check.json)"
+)
 @executor_options
 def run(
     scenario: Path,
@@ -43,10 +46,13 @@ def run(
     seed: int | None,
     replicas: int,
     force: bool,
+    strict: bool,
     jobs: int | None,
     dask: str | None,
 ) -> None:
     """Simulate SCENARIO and write its results folder."""
+    if strict and replicas > 1:
+        raise IpsimError("--strict checks one run's replay: give it without --replicas")
     spec = load_scenario(scenario)
     target = output or Path("results") / spec.name
     check_target(target, force=force)  # before the run, not after it
@@ -72,7 +78,30 @@ def run(
     result = _runwith_progress(spec, seed)
     saved = result.save(target, force=force)
     click.echo(_summary_table(result.summary))
+    if result.replay_check is not None:
+        click.echo(_replay_lines(result.replay_check))
     click.echo(f"results written to {saved}/")
+    if strict and result.replay_check is not None and not result.replay_check["passed"]:
+        for failure in result.replay_check["failures"]:
+            click.echo(f"replay check failed: {failure}", err=True)
+        sys.exit(1)
+
+
+def _replay_lines(check: dict[str, Any]) -> str:
+    """One line per trace workload: pods, the alive comparison, the lag, the verdict."""
+    lines = []
+    for name, c in check["workloads"].items():
+        pods, alive, lag = c["pods"], c["alive"], c["lag_s"]
+        p95 = "-" if lag["p95"] is None else f"{lag['p95']:g}s"
+        verdict = "passed" if c["passed"] else "FAILED: " + "; ".join(c["failures"])
+        lines.append(
+            f"replay {name}: {pods['read']:,} pods read, {pods['replayed']:,} replayed, "
+            f"{pods['dropped']:,} dropped; alive max diff {alive['max_abs_diff']}, equal at "
+            f"{alive['share_equal']:.1%} of {alive['change_points']:,} change points; "
+            f"lag p95 {p95}; {verdict}"
+        )
+        lines.extend(f"warning: {w}" for w in c["warnings"])
+    return "\n".join(lines)
 
 
 def _spread_table(spread: dict[str, dict[str, float]]) -> str:

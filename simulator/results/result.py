@@ -15,6 +15,7 @@ from simulator.model.clock import collector_paused
 from simulator.results.folders import check_target, write_folder
 from simulator.results.frames import changes, holder_frame, node_frame, pod_frame, subnet_frame
 from simulator.results.nnc_frame import nnc_frame
+from simulator.results.replay import replay_results
 from simulator.results.summary import summarize
 from simulator.scenario.models import Scenario
 
@@ -37,6 +38,10 @@ class Result:
     pods: pd.DataFrame
     events: pd.DataFrame
     holders: pd.DataFrame
+    #: Trace workloads' replays: one row per trace pod, and the replay check (None
+    #: when the scenario replays no trace).
+    replay: pd.DataFrame | None = None
+    replay_check: dict[str, Any] | None = None
 
     def save(self, directory: str | os.PathLike[str], *, force: bool = False) -> Path:
         """Write the results folder atomically; an existing one only with ``force``."""
@@ -53,6 +58,11 @@ class Result:
         self.events.to_csv(folder / "events.csv", index=False)
         self.holders.to_csv(folder / "holders.csv", index=False)
         (folder / "summary.json").write_text(json.dumps(self.summary, indent=2) + "\n")
+        if self.replay is not None:
+            self.replay.to_csv(folder / "replay.csv", index=False)
+            (folder / "replay_check.json").write_text(
+                json.dumps(self.replay_check, indent=2) + "\n"
+            )
         (folder / "scenario.resolved.yaml").write_text(
             yaml.safe_dump(self.scenario.to_document(), sort_keys=False)
         )
@@ -83,6 +93,7 @@ def _build(world: World) -> Result:
     nnc = nnc_frame(world.recorder.nnc)
     pods = pod_frame(world)
     points = changes(world)
+    replay, replay_check = replay_results(world)
     return Result(
         scenario=world.scenario,
         seed=world.seed,
@@ -93,4 +104,6 @@ def _build(world: World) -> Result:
         pods=pods,
         events=events,
         holders=holder_frame(world),
+        replay=replay,
+        replay_check=replay_check,
     )

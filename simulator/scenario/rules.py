@@ -286,7 +286,7 @@ def _resolve_workload(w: Workload, i: int, clusters: dict[str, Cluster], base: P
             raise _unknown(
                 f"node pool in cluster {w.cluster!r}", name, pools, f"{path}.node_pools[{j}]"
             )
-    update = kind.resolve(w, path, base)
+    update = kind.resolve(w, path, base, cluster)
     if w.requests is not None:
         chosen = getattr(w, kind.pools_key)
         names = [chosen] if isinstance(chosen, str) else chosen or pools

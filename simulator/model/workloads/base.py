@@ -88,3 +88,8 @@ class Controller:
             lifetime=lifetime, gpu=self.gpu,
         )  # fmt: skip
         return cluster.add_pod(pod)
+
+    def replay(self) -> object | None:
+        """What the results check of this workload beyond its pods (a trace's replay:
+        :class:`~simulator.model.workloads.trace.TraceReplay`), or None."""
+        return None
