@@ -11,6 +11,7 @@ from simulator.cli.common import IpsimGroup
 from simulator.cli.outputs import export_metrics, plot
 from simulator.cli.planning import calc, chart, compare, plan, sweep
 from simulator.cli.run import run, schema, validate
+from simulator.cli.traces import trace
 
 __all__ = ["cli", "main"]
 
@@ -21,7 +22,9 @@ def cli() -> None:
     """Simulate Kubernetes pod IP allocation on Azure CNI (traditional and dynamic)."""
 
 
-for command in (run, validate, schema, export_metrics, plot, compare, calc, plan, sweep, chart):
+for command in (
+    run, validate, schema, export_metrics, plot, compare, calc, plan, sweep, chart, trace,
+):  # fmt: skip
     cli.add_command(command)
 
 
