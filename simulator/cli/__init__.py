@@ -8,6 +8,7 @@ from __future__ import annotations
 import click
 
 from simulator.cli.common import IpsimGroup
+from simulator.cli.imports import calibrate, import_command
 from simulator.cli.outputs import export_metrics, plot
 from simulator.cli.planning import calc, chart, compare, plan, sweep
 from simulator.cli.run import run, schema, validate
@@ -24,6 +25,7 @@ def cli() -> None:
 
 for command in (
     run, validate, schema, export_metrics, plot, compare, calc, plan, sweep, chart, trace,
+    import_command, calibrate,
 ):  # fmt: skip
     cli.add_command(command)
 
