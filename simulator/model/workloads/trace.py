@@ -53,6 +53,23 @@ class TraceController(Controller):
         # Requests score nodes only where some pool has allocatable resources to share.
         limited = any(pool_allocatable(p) != (None, None) for p in cluster.pools.values())
         self.requests_resources = limited and bool(plan.cpu.any() or plan.memory.any())
+        # Plain lists of what each pod is made with: read a hundred thousand times,
+        # they are cheaper to index than numpy arrays.
+        table = plan.table
+        self._arrive_at: list[float] = plan.arrive.tolist()
+        self._deleted: list[float] = plan.deleted.tolist()
+        self._shape = list(
+            zip(
+                [table.names[i] for i in plan.order],
+                plan.cpu.tolist(),
+                plan.memory.tolist(),
+                plan.gpu.tolist(),
+                plan.host_network.tolist(),
+                plan.cap.tolist(),
+                [table.group[i] for i in plan.order],
+                strict=True,
+            )
+        )
         self.first: list[Pod | None] = [None] * len(plan)
         self.evictions = np.zeros(len(plan), dtype=np.int64)
         self.row_of: dict[Pod, int] = {}
@@ -71,27 +88,26 @@ class TraceController(Controller):
 
     def _arrive(self, k: int) -> None:
         """Create the pods arriving at the instant of pod ``k`` (and every earlier one)."""
-        plan = self.plan
-        at = plan.arrive[k]
-        stop = int(np.searchsorted(plan.arrive, at, side="right"))
+        times = self._arrive_at
+        at, stop, count = times[k], k, len(times)
+        while stop < count and times[stop] <= at:
+            stop += 1
         for j in range(k, stop):
             self._launch(j, last=stop - k == 1)
         self.launched = stop
-        if stop < len(plan) and plan.arrive[stop] <= self.cluster.duration:
-            self.cluster.ctx.after(plan.arrive[stop] - self.cluster.env.now, self._arrive, stop)
+        if stop < count and times[stop] <= self.cluster.duration:
+            self.cluster.ctx.after(times[stop] - self.cluster.env.now, self._arrive, stop)
 
     def _launch(self, k: int, *, last: bool = True) -> None:
         plan = self.plan
-        i = plan.order[k]
-        name = plan.table.names[i]
+        name, cpu, mem, gpu, host, cap, group = self._shape[k]
         if self.first[k] is not None:
             name = f"{name}~{int(self.evictions[k])}"  # a replacement after an eviction
         pod = self.new_pod(name, plan.pool[k])
-        pod.cpu, pod.mem, pod.gpu = int(plan.cpu[k]), int(plan.memory[k]), int(plan.gpu[k])
-        pod.host_network = bool(plan.host_network[k])
+        pod.cpu, pod.mem, pod.gpu, pod.host_network = cpu, mem, gpu, host
         pod.pools = plan.pools[k]
-        pod.cap = int(plan.cap[k])
-        pod.group = plan.table.group[i]
+        pod.cap = cap
+        pod.group = group
         pin = plan.pin[k]
         if pin is not None:
             slots = self.slots.get(pin[0], [])
@@ -101,8 +117,8 @@ class TraceController(Controller):
         self.row_of[pod] = k
         if self.first[k] is None:
             self.first[k] = pod
-        deleted = plan.deleted[k]
-        if not math.isnan(deleted):
+        deleted = self._deleted[k]
+        if deleted == deleted:  # not NaN: the trace deletes it
             self.cluster.ctx.after(max(deleted - self.cluster.env.now, 0.0), self._delete, pod)
         self.cluster.enqueue(pod, last=last)
 
@@ -113,7 +129,7 @@ class TraceController(Controller):
     def evicted(self, pod: Pod) -> None:
         # Its owner replaces it: the trace says it lives on until its deletion.
         k = self.row_of.pop(pod)
-        deleted = self.plan.deleted[k]
+        deleted = self._deleted[k]
         if math.isnan(deleted) or deleted > self.cluster.env.now:
             self.evictions[k] += 1
             self._launch(k, last=False)

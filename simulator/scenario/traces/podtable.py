@@ -37,6 +37,28 @@ __all__ = ["read_pod_csv", "read_pod_parquet", "table_from_columns", "write_tabl
 _FIELD_LIMIT = 1 << 20
 
 
+def _lines(file: Path) -> list[int]:
+    """The line each record of a CSV file ends on (read again, only to name a bad row:
+    a quoted cell may span lines)."""
+    with open(file, newline="", encoding="utf-8-sig") as handle:
+        reader = csv.reader(handle)
+        next(reader, None)
+        return [reader.line_num for record in reader if record and any(c.strip() for c in record)]
+
+
+class _LazyLines:
+    """Line numbers, worked out the first time one is asked for."""
+
+    def __init__(self, file: Path) -> None:
+        self.file = file
+        self._lines: list[int] | None = None
+
+    def __getitem__(self, i: int) -> int:
+        if self._lines is None:
+            self._lines = _lines(self.file)
+        return self._lines[i]
+
+
 def read_pod_csv(file: Path, options: ReadOptions) -> PodTable:
     """A CSV pod table with a header row (the file's columns named by ``options``)."""
     csv.field_size_limit(_FIELD_LIMIT)
@@ -48,25 +70,22 @@ def read_pod_csv(file: Path, options: ReadOptions) -> PodTable:
                 raise InputError("is empty: a pod table needs a header row", source=file.name)
             header = [h.strip() for h in header]
             width = len(header)
-            records: list[list[str]] = []
-            lines: list[int] = []
-            for record in reader:
-                if not record or (len(record) == 1 and not record[0].strip()):
-                    continue  # a blank line is no row
-                if len(record) != width:
-                    raise InputError(
-                        f"has {len(record)} cells but the header has {width}",
-                        source=file.name,
-                        where=f"row {len(records) + 1} (line {reader.line_num})",
-                    )
-                records.append(record)
-                lines.append(reader.line_num)
+            # A blank line is no row.
+            records = [r for r in reader if r and (len(r) > 1 or r[0].strip())]
     except UnicodeDecodeError as exc:
         raise InputError(
             f"is not UTF-8 text (bad byte at offset {exc.start})", source=file.name
         ) from None
     except csv.Error as exc:
         raise InputError(f"is not valid CSV: {exc}", source=file.name) from None
+    lines = _LazyLines(file)
+    for i, record in enumerate(records):
+        if len(record) != width:
+            raise InputError(
+                f"has {len(record)} cells but the header has {width}",
+                source=file.name,
+                where=f"row {i + 1} (line {lines[i]})",
+            )
     cells = list(zip(*records, strict=True)) if records else [() for _ in header]
     columns = {h: list(c) for h, c in zip(header, cells, strict=True)}
     return table_from_columns(file.name, header, columns, len(records), options, lines)
@@ -92,7 +111,7 @@ def table_from_columns(
     columns: dict[str, list[Any]],
     count: int,
     options: ReadOptions,
-    lines: list[int] | None = None,
+    lines: Any = None,
 ) -> PodTable:
     """Build the pod table from the file's columns, as ``options`` maps them."""
     wanted = options.columns

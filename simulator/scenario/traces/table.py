@@ -140,7 +140,7 @@ class Problems:
         *,
         drop: bool,
         row_word: str = "row",
-        lines: Sequence[int] | None = None,
+        lines: Any = None,
     ):
         self.source = source
         self.rows = rows
@@ -325,15 +325,24 @@ def parse_amounts(
     of ``scale``, anything else is read by ``parse`` (``250m``, ``2Gi``)."""
     out = _fast_floats(values)
     if out is None:
-        out = np.full(len(values), math.nan)
+        # Requests take few distinct values ("250m", "512Mi"): each is parsed once.
+        distinct: dict[Any, float] = {}
+        bad = math.inf
+        out = np.empty(len(values))
         for i, value in enumerate(values):
-            if _missing(value):
-                continue
-            number = _number(value)
-            amount = number * scale if number is not None else parse(value)
-            if amount is None or not math.isfinite(amount):
+            amount = distinct.get(value)
+            if amount is None:
+                if _missing(value):
+                    amount = math.nan
+                else:
+                    number = _number(value)
+                    amount = number * scale if number is not None else parse(value)
+                    if amount is None or not math.isfinite(amount):
+                        amount = bad
+                distinct[value] = amount
+            if amount == bad:
                 problems.report(i, column, f"not {what}", value)
-                continue
+                amount = math.nan
             out[i] = amount
     else:
         out *= scale
