@@ -141,6 +141,22 @@ def test_the_arm_shape_reads_as_the_az_shape(tmp_path):
     assert import_files(**files, **extra).document["clusters"] == az["clusters"]
 
 
+def test_without_node_pools_the_clusters_own_pool_profiles(tmp_path):
+    listed = _document(tmp_path).document
+    aks = cluster()
+    # az aks show's agentPoolProfiles: the same fields, without id and type.
+    aks["agentPoolProfiles"] = [
+        {k: v for k, v in p.items() if k not in ("id", "type", "resourceGroup")}
+        for p in [
+            pool("system", 3, mode="System", autoscale=(3, 10)),
+            pool("user", 2, vm="Standard_D8s_v5", max_pods=250, allocation=None),
+        ]
+    ]
+    files, extra = _files(tmp_path, aks=aks)
+    files["node_pools"] = []
+    assert import_files(**files, **extra).document["clusters"] == listed["clusters"]
+
+
 MODES = {
     "kubenet": (
         cluster("kubenet", pod_cidr="10.244.0.0/16"),

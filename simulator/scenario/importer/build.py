@@ -257,7 +257,11 @@ def build_scenario(
             cluster_doc["autoscaler_profile"] = profile
             notes[(*path, "autoscaler_profile")] = "autoScalerProfile"
         cluster_doc["node_pools"] = pool_docs
-        notes[(*path, "node_pools")] = f"{source} (az aks nodepool list)"
+        notes[(*path, "node_pools")] = (
+            f"{source} (az aks nodepool list)"
+            if pools_source
+            else f"agentPoolProfiles of {cluster.source} (az aks show)"
+        )
         docs.append(cluster_doc)
     vnet_docs = []
     for v, vnet_name in enumerate(dict.fromkeys(vn for vn, _ in order)):
