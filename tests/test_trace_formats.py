@@ -637,6 +637,12 @@ def test_simkube_refusals(tmp_path, doc, message):
     assert str(err.value) == message
 
 
+def test_a_portal_export_in_local_time_is_refused(tmp_path):
+    text = KPI.replace("TimeGenerated [UTC]", "TimeGenerated [Local Time]", 1)
+    with pytest.raises(InputError, match=r"kpi.csv: header: gives its times in local time"):
+        read(_write(tmp_path, "kpi.csv", text), "kube-pod-inventory")
+
+
 def test_exports_that_are_not_the_named_format(tmp_path):
     with pytest.raises(InputError, match=r"t.json: data: is not a Prometheus API response"):
         read(_write(tmp_path, "t.json", json.dumps({"status": "success"})), "kube-state-metrics")

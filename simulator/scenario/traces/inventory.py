@@ -79,7 +79,18 @@ def _rows(file: Path) -> tuple[list[str], Iterator[tuple[str, dict[str, Any]]]]:
         raise InputError("is not a Log Analytics query result", source=file.name)
     handle = open(file, newline="", encoding="utf-8-sig")  # noqa: SIM115 (closed below)
     reader = csv.reader(handle)
-    header = [_column(h) for h in next(reader, [])]
+    raw = next(reader, [])
+    local = [h for h in raw if h.strip().endswith("[Local Time]")]
+    if local:
+        handle.close()
+        raise InputError(
+            "gives its times in local time: export them in UTC (the portal's time zone "
+            "setting), so that they are unambiguous",
+            source=file.name,
+            where="header",
+            value=local[0],
+        )
+    header = [_column(h) for h in raw]
 
     def records() -> Iterator[tuple[str, dict[str, Any]]]:
         with handle:
