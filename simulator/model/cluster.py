@@ -292,7 +292,12 @@ class ClusterRuntime:
             pod.ip_s = self.env.now
         start = self.timings.pod_start
         if pod.lifetime is None:
-            self.ctx.after(start, self._started, pod)
+            if pod.owner.watches_running:
+                self.ctx.after(start, self._started, pod)
+            else:
+                # Its owner ignores its Running instant: no event for it. Until then
+                # ``running_s`` lies ahead, as for a job's pod.
+                pod.running_s = self.env.now + start
             return
         # A job's pod: its Running instant changes nothing else, so one timed call covers
         # start and run. Until then ``running_s`` lies ahead (results read it as starting).

@@ -47,6 +47,9 @@ class Controller:
     #: Whether its pods request CPU or memory of their own (beyond ``requests``): the
     #: scheduler then scores nodes by requested resources.
     requests_resources = False
+    #: Whether ``running`` is called when a pod gets Running (else that instant costs no
+    #: event: the pod's ``running_s`` is set ahead).
+    watches_running = True
 
     def __init__(self, cluster: PodHost, spec: Workload) -> None:
         self.cluster = cluster

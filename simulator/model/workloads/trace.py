@@ -44,6 +44,7 @@ class TraceController(Controller):
     """The pods of a trace, replayed at their times."""
 
     kind = "trace"
+    watches_running = False  # a trace's pods live by the trace's times alone
 
     def __init__(self, cluster: PodHost, spec: Workload) -> None:
         super().__init__(cluster, spec)
