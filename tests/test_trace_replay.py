@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 import yaml
 from click.testing import CliRunner
@@ -434,3 +435,11 @@ def test_the_resolved_scenario_spells_out_the_trace_keys(tmp_path):
     assert w["placement"]["nodes"] == "trace" and w["tolerance"] == {"alive": 0, "lag": "0s"}
     again = simulator.load_scenario(resolved, base=tmp_path)
     assert again.to_document() == resolved
+
+
+def test_replay_csv_reads_back_whatever_the_names(tmp_path):
+    trace = 'name,created,deleted\n"odd,name",0,10\n"quote""d",5,\nplain,1,2\n'
+    out = tmp_path / "out"
+    simulator.run(_scenario(tmp_path, trace)).save(out)
+    frame = pd.read_csv(out / "replay.csv", keep_default_na=False)
+    assert list(frame["pod"]) == ["odd,name", "plain", 'quote"d']

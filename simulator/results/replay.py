@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
     from simulator.model.workloads.trace import TraceReplay
     from simulator.model.world import World
 
-__all__ = ["REPLAY_COLUMNS", "replay_results"]
+__all__ = ["REPLAY_COLUMNS", "replay_results", "write_replay_csv"]
 
 REPLAY_COLUMNS = [
     "pod",
@@ -90,18 +91,10 @@ def _one(world: World, replay: TraceReplay) -> tuple[pd.DataFrame, dict[str, Any
     nan = np.full(n, math.nan)
     first = replay.first
 
-    def of(attr: str) -> np.ndarray:
-        return np.array(
-            [
-                math.nan if p is None or getattr(p, attr) is None else getattr(p, attr)
-                for p in first
-            ],
-            dtype=float,
-        )
-
-    created_r = of("created_s")
-    scheduled_r = of("scheduled_s")
-    deleted_r = of("deleted_s")
+    # numpy reads None as NaN: a pod never created, bound or deleted.
+    created_r = np.array([p and p.created_s for p in first], dtype=float)
+    scheduled_r = np.array([p and p.scheduled_s for p in first], dtype=float)
+    deleted_r = np.array([p and p.deleted_s for p in first], dtype=float)
     # The replay's first binding of each pod (a replacement after an eviction binds
     # again; the lag is the first one's).
     bound_t = plan.bound
@@ -296,3 +289,18 @@ def replay_results(world: World) -> tuple[pd.DataFrame | None, dict[str, Any] | 
         "failures": failures,
         "workloads": {c["workload"]: c for c in checks},
     }
+
+
+def write_replay_csv(frame: pd.DataFrame, path: Path) -> None:
+    """Write ``replay.csv`` with pyarrow's CSV writer (a row per trace pod: a hundred
+    thousand rows in a tenth of the time pandas takes). Numbers are written in their
+    shortest form (``300``, not ``300.0``), an empty cell is a missing value. Its cells
+    are not quoted: should a trace's names hold a comma or a quote, pandas writes it."""
+    import pyarrow as pa
+    import pyarrow.csv as pc
+
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    try:
+        pc.write_csv(table, path, pc.WriteOptions(quoting_style="none", quoting_header="none"))
+    except pa.ArrowInvalid:
+        frame.to_csv(path, index=False)

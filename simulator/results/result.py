@@ -15,7 +15,7 @@ from simulator.model.clock import collector_paused
 from simulator.results.folders import check_target, write_folder
 from simulator.results.frames import changes, holder_frame, node_frame, pod_frame, subnet_frame
 from simulator.results.nnc_frame import nnc_frame
-from simulator.results.replay import replay_results
+from simulator.results.replay import replay_results, write_replay_csv
 from simulator.results.summary import summarize
 from simulator.scenario.models import Scenario
 
@@ -59,7 +59,7 @@ class Result:
         self.holders.to_csv(folder / "holders.csv", index=False)
         (folder / "summary.json").write_text(json.dumps(self.summary, indent=2) + "\n")
         if self.replay is not None:
-            self.replay.to_csv(folder / "replay.csv", index=False)
+            write_replay_csv(self.replay, folder / "replay.csv")
             (folder / "replay_check.json").write_text(
                 json.dumps(self.replay_check, indent=2) + "\n"
             )
