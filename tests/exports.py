@@ -143,6 +143,7 @@ def vnet() -> dict[str, Any]:
                     }
                 ],
             },
+            {"name": "pods2", "id": subnet_id("pods2"), "addressPrefix": "10.227.0.0/24"},
             {
                 "name": "endpoints",
                 "id": subnet_id("endpoints"),

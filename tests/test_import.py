@@ -89,7 +89,7 @@ def test_a_dynamic_cluster(tmp_path):
         "list-usage: 200 in use - 197 held by the clusters' nodes = 3 held by other consumers"
     )
     assert imported.comments[("network", "vnets", 0, "subnets")] == (
-        "subnets no pool uses, left out: endpoints"
+        "subnets no pool uses, left out: pods2, endpoints"
     )
     assert simulator.load_scenario(doc, base=tmp_path)
 
@@ -170,11 +170,12 @@ MODES = {
         cluster(),
         [pool("user", 3, allocation="StaticBlock"), pool("more", 2, allocation="StaticBlock")],
     ),
+    # One allocation mode per pod subnet: the dynamic pool has a subnet of its own.
     "mixed": (
         cluster(),
         [
             pool("user", 3, allocation="StaticBlock"),
-            pool("more", 2, allocation="DynamicIndividual"),
+            pool("more", 2, allocation="DynamicIndividual", pod_subnet="pods2"),
         ],
     ),
 }
@@ -200,6 +201,7 @@ def test_the_other_modes_are_written_with_their_keys(tmp_path):
     mixed = _mode_document(tmp_path, "mixed")["clusters"][0]
     assert mixed["cni"] == "dynamic"
     assert [p.get("pod_ip_allocation") for p in mixed["node_pools"]] == ["static-block", None]
+    assert [p.get("pod_subnet") for p in mixed["node_pools"]] == ["pods", "pods2"]
 
 
 @pytest.mark.parametrize("mode", list(MODES))
@@ -277,7 +279,7 @@ def test_a_pool_in_a_subnet_the_vnet_lacks_is_refused(tmp_path):
         import_files(**files, **extra)
     assert str(err.value) == (
         "pools.json: [0].vnetSubnetId: names subnet 'other', which VNet 'vnet1' does not have "
-        "(subnets: nodes, pods, endpoints)"
+        "(subnets: nodes, pods, pods2, endpoints)"
     )
 
 
