@@ -49,6 +49,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/growth.py
 	$(BIN)/python benchmarks/plan.py
 	$(BIN)/python benchmarks/scale.py
+	$(BIN)/python benchmarks/replay.py
 
 clean:
 	rm -rf $(VENV) results .pytest_cache .ruff_cache

@@ -5,6 +5,8 @@ any of them into one line and exit status 2::
 
     IpsimError
     ├── ScenarioError        a scenario file or document is wrong (names file, field, value)
+    ├── InputError           a data file (a trace, an exported JSON) is wrong (names file,
+    │                        where in it: row and column or field, value)
     └── OutputError          an output cannot be written where asked (refused or failed)
         └── OutputExistsError    a results folder exists and --force was not given
 """
@@ -20,6 +22,7 @@ from collections.abc import Sequence
 from typing import Any
 
 __all__ = [
+    "InputError",
     "IpsimError",
     "Name",
     "OutputError",
@@ -153,6 +156,28 @@ class ScenarioError(IpsimError):
     def __str__(self) -> str:
         head = f"{_printable(self.source)}: " if self.source else ""
         where = f"{self.path}: " if self.path else ""
+        got = "" if self.value is _MISSING else f" (got {_show(self.value)})"
+        return f"{head}{where}{self.message}{got}"
+
+
+class InputError(IpsimError):
+    """A data file is not what it should be: a trace row, a field of an exported JSON.
+
+    ``source`` is the file, ``where`` the place in it (``row 12, column 'created'``, or a
+    dotted field), ``value`` what was found there."""
+
+    def __init__(
+        self, message: str, *, source: str = "", where: str = "", value: Any = _MISSING
+    ) -> None:
+        self.message = message
+        self.source = source
+        self.where = where
+        self.value = value
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        head = f"{_printable(self.source)}: " if self.source else ""
+        where = f"{_printable(self.where)}: " if self.where else ""
         got = "" if self.value is _MISSING else f" (got {_show(self.value)})"
         return f"{head}{where}{self.message}{got}"
 

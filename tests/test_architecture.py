@@ -88,7 +88,7 @@ def test_each_kind_names_its_controller(kind):
 
 @pytest.mark.parametrize("mode", simulated_modes())
 @pytest.mark.parametrize("kind", list(KINDS))
-def test_each_kind_runs_under_each_mode(kind, mode):
+def test_each_kind_runs_under_each_mode(kind, mode, tmp_path):
     """A kind's example workload runs with the invariants holding at every change, and
     every address comes back once its nodes are gone."""
     doc = world_doc(mode, nodes=2, replicas=0, duration="10m")
@@ -96,7 +96,9 @@ def test_each_kind_runs_under_each_mode(kind, mode):
     doc["timeline"] = [
         {"at": "9m", "scale_node_pool": {"cluster": "aks1", "node_pool": "user", "count": 0}}
     ]
-    world = World(load_scenario(doc), 0)
+    for name, text in KINDS[kind].files.items():  # the files its example names
+        (tmp_path / name).write_text(text)
+    world = World(load_scenario(doc, base=tmp_path), 0)
     world.run(check=check)
     check_drained(world)
     pods = [p for c in world.clusters.values() for p in c.pods if p.workload == "sample"]

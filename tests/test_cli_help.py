@@ -13,14 +13,15 @@ from simulator.scenario.loader import read_document
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMANDS = [["run"], ["validate"], ["schema"], ["report"], ["export-metrics"], ["plot", "nnc"],
-            ["compare"], ["calc"], ["plan"], ["sweep"], ["chart", "capacity"]]  # fmt: skip
+            ["compare"], ["calc"], ["plan"], ["sweep"], ["chart", "capacity"],
+            ["trace", "inspect"], ["trace", "convert"], ["import"], ["calibrate"]]  # fmt: skip
 
 
 def test_the_command_list_is_not_cut():
     done = subprocess.run([sys.executable, "-m", "simulator", "--help"], capture_output=True,
                           text=True, cwd=ROOT)  # fmt: skip
     listed = done.stdout.split("Commands:")[1].strip().splitlines()
-    assert len(listed) == 11
+    assert len(listed) == 14
     assert not [line for line in listed if line.endswith("...")]
 
 

@@ -662,7 +662,7 @@ BAD_INPUT = [
     (lambda d: _set_web(d, rate="1/s"), "workloads[web].rate",
      "applies to kind job, not deployment"),
     (lambda d: _set_web(d, node_pools=["user"]), "workloads[web].node_pools",
-     "applies to kind daemonset, not deployment"),
+     "applies to kind daemonset or trace, not deployment"),
     (lambda d: _set_web(d, ramp={"from": 0, "to": 5, "over": "1m"},
                         daily=[{"at": "8h", "replicas": 2}]),
      "workloads[web].daily", "either ramp or daily, not both"),

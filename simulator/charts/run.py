@@ -118,6 +118,10 @@ def _subnet_panel(ax: Axes, frame: pd.DataFrame, events, name: str, scale: float
     peak = int(allocated.max()) if len(allocated) else 0
     whole = capacity <= max(_ZOOM * peak, _SMALL)
     top = capacity if whole else max(peak, 1) * 1.5
+    reserved = int(frame["reserved"].iloc[0]) if "reserved" in frame else 0
+    if reserved:  # other consumers' addresses, inside the allocated area from t = 0 on
+        ax.axhspan(0, reserved, color="tab:gray", alpha=0.25, lw=0,
+                   label=f"reserved: held by other consumers ({reserved:,})")  # fmt: skip
     ax.fill_between(
         t, allocated, step="post", alpha=0.35, color="tab:blue", label="allocated (held by nodes)"
     )

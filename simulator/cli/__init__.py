@@ -10,9 +10,11 @@ import signal
 import click
 
 from simulator.cli.common import IpsimGroup
+from simulator.cli.imports import calibrate, import_command
 from simulator.cli.outputs import export_metrics, plot, report
 from simulator.cli.planning import calc, chart, compare, plan, sweep
 from simulator.cli.run import run, schema, validate
+from simulator.cli.traces import trace
 from simulator.errors import raise_terminated
 
 __all__ = ["cli", "main"]
@@ -36,6 +38,9 @@ for command in (
     plan,
     sweep,
     chart,
+    trace,
+    import_command,
+    calibrate,
 ):
     cli.add_command(command)
 

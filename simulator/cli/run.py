@@ -89,6 +89,9 @@ def load_with_checks(path: Path, checks: dict[str, Any]) -> Scenario:
 @checks_option
 @click.option("--report", is_flag=True, help="also write report.html into the results folder")
 @click.option("--force", is_flag=True, help="replace a results folder ipsim wrote")
+@click.option(
+    "--strict", is_flag=True, help="exit 1 when a trace replay's check fails (replay_check.json)"
+)
 @executor_options
 def run(
     scenarios: tuple[Path, ...],
@@ -99,6 +102,7 @@ def run(
     checks: tuple[str, ...],
     report: bool,
     force: bool,
+    strict: bool,
     jobs: int | None,
     dask: str | None,
 ) -> None:
@@ -107,13 +111,15 @@ def run(
     The verdict is PASS or FAIL against the scenario's checks: no pod waited too long
     for an address, no node failed to get addresses, no pod left waiting or pending
     for want of addresses, no operation refused (see --checks)."""
+    if strict and replicas > 1:
+        raise IpsimError("--strict checks one run's replay: give it without --replicas")
     overrides = parse_checks(checks)
     # Every scenario is read and every folder checked before the first run.
     specs = [load_with_checks(path, overrides) for path in scenarios]
     targets = _targets(specs, output)
     for target in targets:
         check_target(target, force=force, protect=inputs(*scenarios))
-    failed = 0
+    failed = replays_failed = 0
     for path, spec, target in zip(scenarios, specs, targets, strict=True):
         if len(specs) > 1:
             click.echo(f"== {path}")
@@ -125,11 +131,34 @@ def run(
         result = _runwith_progress(spec, seed)
         saved = result.save(target, force=force, report=report)
         click.echo(_summary_table(result.summary))
+        if result.replay_check is not None:
+            click.echo(_replay_lines(result.replay_check))
         click.echo(verdict_text(result.summary))
         click.echo(f"results written to {saved}/")
         failed += result.summary["verdict"] == "FAIL"
-    if check and failed:
+        if strict and result.replay_check is not None and not result.replay_check["passed"]:
+            for failure in result.replay_check["failures"]:
+                click.echo(f"replay check failed: {failure}", err=True)
+            replays_failed += 1
+    if (check and failed) or replays_failed:
         sys.exit(1)
+
+
+def _replay_lines(check: dict[str, Any]) -> str:
+    """One line per trace workload: pods, the alive comparison, the lag, the verdict."""
+    lines = []
+    for name, c in check["workloads"].items():
+        pods, alive, lag = c["pods"], c["alive"], c["lag_s"]
+        p95 = "-" if lag["p95"] is None else f"{lag['p95']:g}s"
+        verdict = "passed" if c["passed"] else "FAILED: " + "; ".join(c["failures"])
+        lines.append(
+            f"replay {name}: {pods['read']:,} pods read, {pods['replayed']:,} replayed, "
+            f"{pods['dropped']:,} dropped; alive max diff {alive['max_abs_diff']}, equal at "
+            f"{alive['share_equal']:.1%} of {alive['change_points']:,} change points; "
+            f"lag p95 {p95}; {verdict}"
+        )
+        lines.extend(f"warning: {w}" for w in c["warnings"])
+    return "\n".join(lines)
 
 
 def _targets(specs: list[Scenario], output: Path | None) -> list[Path]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["VM_SIZES", "allocatable_for", "pool_allocatable"]
+__all__ = ["VM_SIZES", "allocatable_for", "pool_allocatable", "pool_gpus"]
 
 #: vCPUs and memory (GiB) of the sizes the table knows.
 VM_SIZES: dict[str, tuple[int, float]] = {
@@ -72,3 +72,11 @@ def pool_allocatable(pool: Any) -> tuple[int | None, int | None]:
     if pool.vm_size is not None:
         return allocatable_for(pool.vm_size)
     return None, None
+
+
+def pool_gpus(pool: Any) -> int | None:
+    """GPUs (``nvidia.com/gpu``) a node of the pool offers: its ``allocatable``'s, none for
+    a ``vm_size`` (the built-in sizes have none); None where unlimited (neither given)."""
+    if pool.allocatable is not None:
+        return pool.allocatable.gpu
+    return 0 if pool.vm_size is not None else None

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from simulator.core.vm_sizes import pool_allocatable
+from simulator.core.vm_sizes import pool_allocatable, pool_gpus
 from simulator.model.clock import POLL_PRIORITY, LateEvent
 from simulator.model.entities import Node, Pod
 from simulator.scenario.models import AutoscalerProfile, NodePool
@@ -125,9 +125,17 @@ class ClusterAutoscaler:
         )
 
     def _eligible(self, pod: Pod) -> list[NodePool]:
+        if pod.pin is not None and pod.pin.alive:
+            return []  # it waits for the node its trace names: a new node is no help
         if pod.pool is not None:
-            return [self.pools[pod.pool]] if pod.pool in self.pools else []
-        return list(self.pools.values())
+            pools = [self.pools[pod.pool]] if pod.pool in self.pools else []
+        elif pod.pools is not None:
+            pools = [self.pools[p] for p in pod.pools if p in self.pools]
+        else:
+            pools = list(self.pools.values())
+        if pod.gpu:  # a node without enough GPUs never takes it
+            pools = [p for p in pools if (pool_gpus(p) is None or pool_gpus(p) >= pod.gpu)]
+        return pools
 
     # --- scale-up -------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 
 from simulator.core.modes import Space, mode_spec
-from simulator.core.vm_sizes import pool_allocatable
+from simulator.core.vm_sizes import pool_allocatable, pool_gpus
 from simulator.model.cni import CniMode, strategy_for
 from simulator.model.context import ModelContext
 from simulator.model.entities import Node, Pod
@@ -152,6 +152,7 @@ class ClusterRuntime:
             mode=self._pool_mode[pool.name],
         )
         node.alloc_cpu, node.alloc_mem = pool_allocatable(pool)
+        node.alloc_gpu = pool_gpus(pool)
         self.nodes.append(node)
         self.nodes_for[pool.name].append(node)
         # The VM takes its addresses now, before anything else at this instant can
@@ -230,7 +231,8 @@ class ClusterRuntime:
                 if node.ready:
                     controller.node_ready(node)
                     self.index.update(node)
-        if spec.requests is not None and not self.index.by_resources:
+        wants = spec.requests is not None or controller.requests_resources
+        if wants and not self.index.by_resources:
             self.index.by_resources = True
             self.index.rebuild(self.nodes)
         controller.start()
@@ -272,8 +274,7 @@ class ClusterRuntime:
     def bind_daemon(self, pod: Pod, node: Node) -> None:
         """Daemon pods go straight to their node, whatever its room (they define it)."""
         node.pods.add(pod)
-        node.used_cpu += pod.cpu
-        node.used_mem += pod.mem
+        node.occupy(pod)
         self._bind(pod, node)
 
     def _bind(self, pod: Pod, node: Node) -> None:
@@ -306,7 +307,12 @@ class ClusterRuntime:
             pod.ip_s = self.env.now
         start = self.timings.pod_start
         if pod.lifetime is None:
-            self.ctx.after(start, self._started, pod)
+            if pod.owner.watches_running:
+                self.ctx.after(start, self._started, pod)
+            else:
+                # Its owner ignores its Running instant: no event for it. Until then
+                # ``running_s`` lies ahead, as for a job's pod.
+                pod.running_s = self.env.now + start
             return
         # A job's pod: its Running instant changes nothing else, so one timed call covers
         # start and run. Until then ``running_s`` lies ahead (results read it as starting).
@@ -364,8 +370,7 @@ class ClusterRuntime:
         """The pod no longer takes a slot on the node."""
         pod.gone_s = self.env.now
         node.pods.discard(pod)
-        node.used_cpu -= pod.cpu
-        node.used_mem -= pod.mem
+        node.occupy(pod, -1)
         if pod.host_network:
             node.not_demand -= 1
         if pod.finished:

@@ -41,8 +41,12 @@ class Node:
     # Scheduling: allocatable and requested resources (None: no resource limit).
     alloc_cpu: int | None = None
     alloc_mem: int | None = None
+    alloc_gpu: int | None = None
     used_cpu: int = 0
     used_mem: int = 0
+    used_gpu: int = 0
+    #: Pods per capped group bound here (pods with a per-node cap), None until one is.
+    groups: dict[str, int] | None = None
     cordoned: bool = False  # no new pods (drain, deletion)
     # Ready and not cordoned: a plain flag because the scheduler reads it on every pick.
     schedulable: bool = False
@@ -67,7 +71,22 @@ class Node:
             return False
         if self.alloc_cpu is not None and self.used_cpu + pod.cpu > self.alloc_cpu:
             return False
+        if pod.gpu and self.alloc_gpu is not None and self.used_gpu + pod.gpu > self.alloc_gpu:
+            return False
+        if pod.cap and self.groups is not None and self.groups.get(pod.group, 0) >= pod.cap:
+            return False
         return self.alloc_mem is None or self.used_mem + pod.mem <= self.alloc_mem
+
+    def occupy(self, pod: Pod, sign: int = 1) -> None:
+        """Count ``pod``'s requests on the node (``sign`` -1: take them off again)."""
+        self.used_cpu += sign * pod.cpu
+        self.used_mem += sign * pod.mem
+        if pod.gpu:
+            self.used_gpu += sign * pod.gpu
+        if pod.cap:
+            groups = self.groups if self.groups is not None else {}
+            groups[pod.group] = groups.get(pod.group, 0) + sign
+            self.groups = groups
 
     @property
     def demand(self) -> int:
@@ -118,10 +137,18 @@ class Pod:
     host_network: bool = False  # uses the node's address: no pod IP
     cpu: int = 0  # requested millicores
     mem: int = 0  # requested MiB
+    gpu: int = 0  # requested GPUs (nvidia.com/gpu)
     grace: float = 0.0  # termination grace: how long a deleted pod keeps its address
     lifetime: float | None = None  # job: run time once Running
     finished: bool = False  # job: ran to completion (Succeeded)
     gone_s: float | None = None  # when it left the node (its address is free again)
+    # Placement beyond one pool (a trace's pods): the pools it may run in (when ``pool``
+    # is None), the one node it must run on while that node lives, and at most ``cap``
+    # pods of its ``group`` per node (0: no cap).
+    pools: tuple[str, ...] | None = None
+    pin: Node | None = None
+    group: str = ""
+    cap: int = 0
 
     @property
     def phase(self) -> str:

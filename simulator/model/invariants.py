@@ -6,8 +6,9 @@ naming the broken rule, the time, the subnet, the node or pod and the address:
 * a subnet holds at most its usable addresses, each inside the subnet and none of the
   five Azure reserves; it counts as allocated exactly the addresses it holds;
 * every held address belongs to exactly one live node (node IP, NC primary, NC
-  secondaries or a traditional node's fixed set), and the addresses each node pool
-  holds add up to the subnet's per-holder count;
+  secondaries or a traditional node's fixed set) or is one of the subnet's reserved
+  addresses (other consumers), and the addresses each holder holds add up to the
+  subnet's per-holder count;
 * a live dynamic node's CNS knows exactly the secondaries of its NC status, and no
   address its NNC spec lists in ipsNotInUse is assigned to a pod; a traditional node
   holds 1 + max pods addresses;
@@ -32,6 +33,7 @@ import weakref
 from typing import TYPE_CHECKING
 
 from simulator.core.addressing import SubnetPool
+from simulator.model.subnets import RESERVED_HOLDER
 
 if TYPE_CHECKING:
     from simulator.model.cluster import ClusterRuntime
@@ -80,6 +82,11 @@ def check(world: World) -> None:
     counted: dict[str, int] = dict.fromkeys(world.subnets, 0)
     by_holder: dict[str, dict[str, int]] = {name: {} for name in world.subnets}
     assigned: dict[str, int] = dict.fromkeys(world.subnets, 0)
+    for name, subnet in world.subnets.items():  # held by other consumers
+        if subnet.reserved:
+            held[name].update(subnet.reserved)
+            counted[name] += len(subnet.reserved)
+            by_holder[name][RESERVED_HOLDER] = len(subnet.reserved)
     for cluster in world.clusters.values():
         for node in cluster.nodes:
             if not node.alive:
@@ -219,11 +226,11 @@ def _twice(world: World, subnet: SubnetState) -> str:
 
 
 def check_drained(world: World) -> None:
-    """Every address of every subnet is free and no pod holds one (after every node is
-    gone)."""
+    """Every address of every subnet is free, but those other consumers hold, and no pod
+    holds one (after every node is gone)."""
     check(world)
     for subnet in world.subnets.values():
-        if subnet.allocated or subnet.assigned:
+        if subnet.allocated > len(subnet.reserved) or subnet.assigned:
             holders = {h: c for h, c in subnet.held_by.items() if c}
             _fail(
                 world,

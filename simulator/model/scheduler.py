@@ -1,8 +1,10 @@
 """Binding pending pods to Ready nodes, as kube-scheduler would for these pods.
 
 Filters: the node is Ready and not cordoned, in the pod's node pool (any pool of the
-cluster when the workload names none), has fewer pods than its max pods (daemon pods
-count) and room for the pod's CPU and memory requests. Score: ``spread`` prefers the
+cluster when the workload names none; one of a set of pools for a trace's pods; the one
+node a trace names, while it lives), has fewer pods than its max pods (daemon pods
+count), room for the pod's CPU, memory and GPU requests, and fewer pods of the pod's
+group than its per-node cap. Score: ``spread`` prefers the
 least allocated node, ``binpack`` the most allocated one; allocation is the share of
 max pods taken, or of CPU and memory when the cluster's pods request resources. Ties go
 to the oldest node, so runs repeat.
@@ -107,6 +109,15 @@ class NodeIndex:
             heapq.heappush(heap, key)
         return found
 
+    def pick_among(self, pools: Iterable[str], pod: Pod) -> Node | None:
+        """The best schedulable node that fits ``pod`` in any of ``pools``."""
+        best = None
+        for pool in pools:
+            node = self.pick(pool, pod)
+            if node is not None and (best is None or node.sched_key < best.sched_key):
+                best = node
+        return best
+
     def rebuild(self, nodes: Iterable[Node]) -> None:
         """Recompute every key (after the scoring basis changed)."""
         for heap in self._heaps.values():
@@ -123,18 +134,28 @@ def schedule(pending: Iterable[Pod], index: NodeIndex) -> list[tuple[Pod, Node]]
     resources taken; returns the bindings in order.
     """
     bindings: list[tuple[Pod, Node]] = []
-    full: set[tuple[str | None, int, int]] = set()
+    full: set[tuple] = set()
     for pod in pending:
-        shape = (pod.pool, pod.cpu, pod.mem)
+        pin = pod.pin if pod.pin is not None and pod.pin.alive else None
+        shape = (
+            (pod.pool, pod.cpu, pod.mem)
+            if pod.pools is None and pin is None and not pod.gpu and not pod.cap
+            else (pod.pool, pod.cpu, pod.mem, pod.gpu, pod.pools, pin and pin.index, pod.group)
+        )
         if shape in full:
             continue
-        node = index.pick(pod.pool, pod)
+        if pin is not None:
+            # Honour the node it ran on in a trace: that node or none, while it lives.
+            node = pin if pin.schedulable and pin.fits(pod) else None
+        elif pod.pools is not None:
+            node = index.pick_among(pod.pools, pod)
+        else:
+            node = index.pick(pod.pool, pod)
         if node is None:
             full.add(shape)
             continue
         node.pods.add(pod)
-        node.used_cpu += pod.cpu
-        node.used_mem += pod.mem
+        node.occupy(pod)
         index.update(node)
         bindings.append((pod, node))
     return bindings

@@ -11,10 +11,22 @@ import numpy as np
 
 from simulator.core.addressing import CidrBlocks, SubnetPool
 
-__all__ = ["POD_CIDR", "VNET", "Clock", "SubnetState", "VnetUsage", "pod_cidr_space"]
+__all__ = [
+    "POD_CIDR",
+    "RESERVED_HOLDER",
+    "VNET",
+    "Clock",
+    "SubnetState",
+    "VnetUsage",
+    "pod_cidr_space",
+]
 
 #: The kinds of address space: a subnet of a VNet, or a cluster's private pod CIDR.
 VNET, POD_CIDR = "vnet", "pod_cidr"
+
+#: Who holds a subnet's ``reserved`` addresses in per-holder reports (``cluster/node pool``
+#: form): other consumers of the subnet, not a cluster of the scenario.
+RESERVED_HOLDER = "(others)/reserved"
 
 
 def pod_cidr_space(cluster: str) -> str:
@@ -58,9 +70,11 @@ class SubnetState:
         cidr: str,
         vnet: str,
         clock: Clock,
+        reserved: int = 0,
         *,
         pool: SubnetPool | CidrBlocks | None = None,
         space: str = VNET,
+        usages: tuple[VnetUsage, ...] = (),
     ) -> None:
         self.pool = pool if pool is not None else SubnetPool(name, cidr)
         self.name = name
@@ -68,7 +82,7 @@ class SubnetState:
         self.space = space
         # Running totals this space adds to: its VNet's and all VNets' (none for a pod
         # CIDR: it holds no VNet addresses).
-        self.usages: tuple[VnetUsage, ...] = ()
+        self.usages = usages
         self._clock = clock
         self.assigned = 0
         self.peak_allocated = 0
@@ -103,6 +117,11 @@ class SubnetState:
         ]
         # Called whenever the allocated count changes (the exhaustion poller).
         self.on_allocated: Callable[[], None] | None = None
+        # Addresses other consumers hold (private endpoints, load balancers): taken first,
+        # so they count as allocated in every figure from t = 0 on, and never come back.
+        self.reserved: list[int] = (
+            (self.take(reserved, holder=RESERVED_HOLDER) or []) if reserved else []
+        )
 
     @property
     def capacity(self) -> int:

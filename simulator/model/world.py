@@ -53,9 +53,15 @@ class World:
         for vnet in scenario.network.vnets:
             usage = self.vnets[vnet.name] = VnetUsage()
             for subnet in vnet.subnets:
-                state = SubnetState(subnet.name, subnet.cidr, vnet.name, self.env)
-                state.usages = (usage, self.vnet_total)
-                self.subnets[subnet.name] = state
+                # Other consumers' reserved addresses count among the VNet's, from t = 0.
+                self.subnets[subnet.name] = SubnetState(
+                    subnet.name,
+                    subnet.cidr,
+                    vnet.name,
+                    self.env,
+                    subnet.reserved,
+                    usages=(usage, self.vnet_total),
+                )
         # Each cluster's pod CIDR is an address space of its own, outside every VNet.
         for cluster in scenario.clusters:
             if cluster.pod_cidr is not None:

@@ -106,6 +106,7 @@ def subnet_frame(world: World, arrays: dict[str, np.ndarray]) -> pd.DataFrame:
                     "subnet": subnet.name,
                     "cidr": cidr if len(sizes) > 1 else subnet.pool.cidr,
                     "capacity": capacity if len(sizes) > 1 else subnet.capacity,
+                    "reserved": len(subnet.reserved),
                     "allocated": allocated,
                     "assigned": assigned,
                     "free": capacity - allocated,

@@ -15,6 +15,7 @@ from simulator.results.folders import check_target, write_folder
 from simulator.results.frames import changes, holder_frame, node_frame, pod_frame, subnet_frame
 from simulator.results.nnc_frame import nnc_frame
 from simulator.results.pod_series import pods_over_time
+from simulator.results.replay import replay_results, write_replay_csv
 from simulator.results.summary import summarize
 from simulator.scenario.loader import write_document
 from simulator.scenario.models import Scenario
@@ -38,6 +39,10 @@ class Result:
     pods: pd.DataFrame
     events: pd.DataFrame
     holders: pd.DataFrame
+    #: Trace workloads' replays: one row per trace pod, and the replay check (None
+    #: when the scenario replays no trace).
+    replay: pd.DataFrame | None = None
+    replay_check: dict[str, Any] | None = None
 
     def save(
         self, directory: str | os.PathLike[str], *, force: bool = False, report: bool = False
@@ -71,6 +76,11 @@ class Result:
         self.events.to_csv(folder / "events.csv", index=False)
         self.holders.to_csv(folder / "holders.csv", index=False)
         (folder / "summary.json").write_text(json.dumps(self.summary, indent=2) + "\n")
+        if self.replay is not None:
+            write_replay_csv(self.replay, folder / "replay.csv")
+            (folder / "replay_check.json").write_text(
+                json.dumps(self.replay_check, indent=2) + "\n"
+            )
         (folder / "scenario.resolved.yaml").write_text(write_document(self.scenario.to_document()))
         plot_utilization(
             self.subnets,
@@ -101,6 +111,7 @@ def _build(world: World) -> Result:
     nnc = nnc_frame(world.recorder.nnc)
     pods = pod_frame(world)
     points = changes(world)
+    replay, replay_check = replay_results(world)
     return Result(
         scenario=world.scenario,
         seed=world.seed,
@@ -111,4 +122,6 @@ def _build(world: World) -> Result:
         pods=pods,
         events=events,
         holders=holder_frame(world),
+        replay=replay,
+        replay_check=replay_check,
     )

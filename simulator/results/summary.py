@@ -55,6 +55,7 @@ def summarize(world: World, pods: pd.DataFrame, changes: dict[str, np.ndarray]) 
             "cidr": s.pool.cidr,
             "vnet": s.vnet,
             "capacity": s.capacity,
+            "reserved": len(s.reserved),
             "peak_allocated": s.peak_allocated,
             "peak_assigned": s.peak_assigned,
             "final_allocated": s.allocated,

@@ -83,6 +83,13 @@ class Subnet(StrictModel):
 
     name: ResourceName
     cidr: Cidr
+    reserved: int = Field(
+        0,
+        ge=0,
+        le=2**24,
+        description="addresses held by other consumers (private endpoints, internal load "
+        "balancers, other VMs): allocated from the start, never to nodes or pods",
+    )
 
 
 class VNet(StrictModel):

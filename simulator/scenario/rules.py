@@ -13,10 +13,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from simulator.core.addressing import MAX_PREFIX, MIN_PREFIX
+from simulator.core.addressing import MAX_PREFIX, MIN_PREFIX, usable_addresses
 from simulator.core.modes import MODES, ModeSpec, simulated_modes
 from simulator.core.units import format_duration
-from simulator.core.vm_sizes import VM_SIZES, pool_allocatable
+from simulator.core.vm_sizes import VM_SIZES, pool_allocatable, pool_gpus
 from simulator.errors import Name, ScenarioError, item_keys
 from simulator.scenario.models import TIMELINE_ACTIONS, Cluster, NodePool, Scenario
 from simulator.scenario.workloads import KIND_KEYS, KINDS, Workload
@@ -167,6 +167,13 @@ def _check_network(scenario: Scenario) -> None:
                         value=subnet.cidr,
                     )
             nets.append(net)
+            usable = usable_addresses(net.prefixlen)
+            if subnet.reserved > usable:
+                raise ScenarioError(
+                    f"is more than the {usable:,} usable addresses of {subnet.cidr}",
+                    path=f"network.vnets[{i}].subnets[{j}].reserved",
+                    value=subnet.reserved,
+                )
 
 
 def _pod_subnet_refused(mode: ModeSpec, path: str, value: str) -> ScenarioError:
@@ -457,20 +464,22 @@ def _resolve_workload(
             raise _unknown(
                 f"node pool in cluster {w.cluster!r}", name, pools, f"{path}.node_pools[{j}]"
             )
-    update = kind.resolve(w, path, base)
+    update = kind.resolve(w, path, base, cluster)
     if w.requests is not None:
         chosen = getattr(w, kind.pools_key)
         names = [chosen] if isinstance(chosen, str) else chosen or pools
         targets = [p for p in cluster.node_pools if p.name in names]
-        room = [pool_allocatable(p) for p in targets]
+        room = [(*pool_allocatable(p), pool_gpus(p)) for p in targets]
+        need = (w.requests.cpu, w.requests.memory, w.requests.gpu)
         if not any(
-            (r[0] is None or w.requests.cpu <= r[0]) and (r[1] is None or w.requests.memory <= r[1])
+            all(limit is None or amount <= limit for amount, limit in zip(need, r, strict=True))
             for r in room
         ):
             raise ScenarioError(
                 "requests more than any node of its pools can offer ("
                 + ", ".join(
                     f"{p.name}: {r[0]}m CPU, {r[1]}Mi"
+                    + (f", {r[2]} GPUs" if w.requests.gpu and r[2] is not None else "")
                     for p, r in zip(targets, room, strict=True)
                     if r[0] is not None
                 )

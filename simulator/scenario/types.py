@@ -226,3 +226,4 @@ class Resources(StrictModel):
 
     cpu: CpuMillis = Field(0, description="CPU (cores or millicores)")
     memory: MemoryMiB = Field("0Mi", description="memory with a unit")
+    gpu: int = Field(0, ge=0, le=64, description="GPUs (the nvidia.com/gpu extended resource)")

@@ -10,15 +10,23 @@ is one entry here, its keys on :class:`Workload`, and one controller module in
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field
 
 from simulator.core.units import format_duration
-from simulator.errors import ScenarioError
+from simulator.errors import InputError, ScenarioError
 from simulator.scenario.files import check_data_file, read_lifetimes
+from simulator.scenario.traces import FORMATS, Cluster, replay_plan
+from simulator.scenario.traces.spec import (
+    ReplayTolerance,
+    TraceColumns,
+    TracePlacement,
+    TraceSource,
+    TraceUnits,
+)
 from simulator.scenario.types import (
     MAX_REPLICAS,
     Duration,
@@ -93,18 +101,21 @@ class WorkloadKind:
 
     name: str  # ``workloads[].kind``
     keys: frozenset[str]  # kind-specific keys of ``workloads[]`` it takes
-    #: Its own rules: called with the workload, its field path and the scenario's folder;
-    #: raises :class:`ScenarioError` or returns the keys to fill in.
-    resolve: Callable[[Workload, str, Path], dict[str, Any]]
+    #: Its own rules: called with the workload, its field path, the scenario's folder
+    #: and its (resolved) cluster; raises :class:`ScenarioError` or returns the keys to
+    #: fill in.
+    resolve: Callable[[Workload, str, Path, Cluster], dict[str, Any]]
     controller: str  # ``module:Class`` of the model's controller that runs it
     #: A workload of this kind at its smallest, as its keys besides name and cluster
     #: (for the docs and the contract test that runs every kind under every mode).
     example: dict[str, Any]
     pools_key: str = "node_pool"  # the key naming the node pools its pods run on
     scalable: bool = False  # ``scale_workload`` and ``rollout_workload`` apply to it
+    #: Files its example names, by name and content (written next to the scenario).
+    files: dict[str, str] = field(default_factory=dict)
 
 
-def _resolve_deployment(w: Workload, path: str, base: Path) -> dict[str, Any]:
+def _resolve_deployment(w: Workload, path: str, base: Path, cluster: Cluster) -> dict[str, Any]:
     if w.ramp is not None and w.daily is not None:
         raise ScenarioError(
             "a deployment takes either ramp or daily, not both", path=f"{path}.daily"
@@ -120,7 +131,7 @@ def _resolve_deployment(w: Workload, path: str, base: Path) -> dict[str, Any]:
     return {}
 
 
-def _resolve_job(w: Workload, path: str, base: Path) -> dict[str, Any]:
+def _resolve_job(w: Workload, path: str, base: Path, cluster: Cluster) -> dict[str, Any]:
     if w.rate is None or w.lifetime is None:
         missing = "rate" if w.rate is None else "lifetime"
         raise ScenarioError(
@@ -139,8 +150,42 @@ def _resolve_job(w: Workload, path: str, base: Path) -> dict[str, Any]:
     return {}
 
 
-def _no_rules(w: Workload, path: str, base: Path) -> dict[str, Any]:
+def _no_rules(w: Workload, path: str, base: Path, cluster: Cluster) -> dict[str, Any]:
     return {}
+
+
+def _resolve_trace(w: Workload, path: str, base: Path, cluster: Cluster) -> dict[str, Any]:
+    source = w.source
+    if source is None:
+        raise ScenarioError("a trace needs a source: {format, file}", path=f"{path}.source")
+    if not FORMATS[source.format].tabular:
+        for key, empty in (("columns", TraceColumns()), ("units", TraceUnits())):
+            if getattr(source, key) != empty:
+                tabular = ", ".join(f for f, spec in FORMATS.items() if spec.tabular)
+                raise ScenarioError(
+                    f"applies to the tabular formats ({tabular}), not {source.format}",
+                    path=f"{path}.source.{key}",
+                )
+    window = source.window
+    if window.end is not None and window.end <= window.start:
+        raise ScenarioError(
+            f"must be after the window's start ({format_duration(window.start)})",
+            path=f"{path}.source.window.end",
+            value=format_duration(window.end),
+        )
+    update: dict[str, Any] = {}
+    if w.placement is None:
+        update["placement"] = TracePlacement()
+    if w.tolerance is None:
+        update["tolerance"] = ReplayTolerance()
+    target = check_data_file(source.file, base, f"{path}.source.file")
+    try:
+        # Read and placed now, so that a scenario that loads is one that replays; the
+        # model asks again and gets the same plan back (read once per file version).
+        replay_plan(w.model_copy(update=update), target, cluster, path)
+    except InputError as exc:
+        raise ScenarioError(str(exc), path=f"{path}.source") from None
+    return update
 
 
 #: Every workload kind by the name scenario files use.
@@ -170,6 +215,19 @@ KINDS: dict[str, WorkloadKind] = {
             {},
             pools_key="node_pools",
         ),
+        WorkloadKind(
+            "trace",
+            frozenset({"source", "placement", "tolerance", "node_pools"}),
+            _resolve_trace,
+            "simulator.model.workloads.trace:TraceController",
+            {"source": {"format": "pod-csv", "file": "trace-example.csv"}},
+            pools_key="node_pools",
+            files={
+                "trace-example.csv": "name,created,deleted,cpu,memory\n"
+                "web-1,0,300,250m,256Mi\nweb-2,0,,250m,256Mi\nweb-3,60,420,0.5,512Mi\n"
+                "batch-1,120,180,1,1Gi\n"
+            },
+        ),
     )
 }
 
@@ -180,7 +238,8 @@ KindName = Literal[tuple(KINDS)]  # type: ignore[valid-type]
 
 
 class Workload(StrictModel):
-    """Pods of one kind: a Deployment, Poisson-arriving batch Jobs, or a DaemonSet."""
+    """Pods of one kind: a Deployment, Poisson-arriving batch Jobs, a DaemonSet, or the
+    pods of a trace."""
 
     name: WorkloadName
     kind: KindName = "deployment"
@@ -198,7 +257,12 @@ class Workload(StrictModel):
     start: Duration = Field(0.0, description="job: first arrivals from this time")
     stop: Duration | None = Field(None, description="job: no arrivals from this time")
     node_pools: list[str] | None = Field(
-        None, description="daemonset: pools whose nodes run it (default: all)"
+        None, description="daemonset, trace: pools whose nodes run it (default: all)"
+    )
+    source: TraceSource | None = Field(None, description="trace: the file and how to read it")
+    placement: TracePlacement | None = Field(None, description="trace: where its pods run")
+    tolerance: ReplayTolerance | None = Field(
+        None, description="trace: how far the replay may stray before its check fails"
     )
     host_network: bool = Field(False, description="pods use the node's IP, not a pod IP")
     requests: Resources | None = Field(None, description="CPU and memory each pod requests")

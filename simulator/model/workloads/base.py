@@ -44,6 +44,12 @@ class Controller:
     kind = ""
     #: Whether it runs a pod on every Ready node of its pools (``node_ready`` is called).
     per_node = False
+    #: Whether its pods request CPU or memory of their own (beyond ``requests``): the
+    #: scheduler then scores nodes by requested resources.
+    requests_resources = False
+    #: Whether ``running`` is called when a pod gets Running (else that instant costs no
+    #: event: the pod's ``running_s`` is set ahead).
+    watches_running = True
 
     def __init__(self, cluster: PodHost, spec: Workload) -> None:
         self.cluster = cluster
@@ -51,6 +57,7 @@ class Controller:
         self.name = spec.name
         self.cpu = spec.requests.cpu if spec.requests else 0
         self.mem = spec.requests.memory if spec.requests else 0
+        self.gpu = spec.requests.gpu if spec.requests else 0
         self.host_network = spec.host_network
         self.grace = spec.termination_grace
 
@@ -81,6 +88,11 @@ class Controller:
             name=name, workload=self.name, cluster=cluster.spec.name, pool=pool,
             system=system, seq=0, created_s=cluster.env.now, owner=self, revision=revision,
             host_network=self.host_network, cpu=self.cpu, mem=self.mem, grace=self.grace,
-            lifetime=lifetime,
+            lifetime=lifetime, gpu=self.gpu,
         )  # fmt: skip
         return cluster.add_pod(pod)
+
+    def replay(self) -> object | None:
+        """What the results check of this workload beyond its pods (a trace's replay:
+        :class:`~simulator.model.workloads.trace.TraceReplay`), or None."""
+        return None

@@ -15,6 +15,6 @@ class SystemPods(Controller):
     def __init__(self, cluster: PodHost) -> None:
         self.cluster = cluster
         self.name = "(system)"
-        self.cpu = self.mem = 0
+        self.cpu = self.mem = self.gpu = 0
         self.host_network = False
         self.grace = 0.0
