@@ -169,7 +169,7 @@ def test_traditional_nodes_have_no_cns_metrics(tmp_path):
 
 def test_exhaustion_state_shows_in_the_metrics(tmp_path):
     doc = make_scenario(nodes=3, pod_cidr="10.241.0.0/26", replicas=6)
-    doc["network"]["exhaustion"] = {"upper_percent": 80, "lower_percent": 10}
+    doc["network"]["exhaustion"] = {"enabled": True, "upper_percent": 80, "lower_percent": 10}
     series = load_series(simulator.run(doc).save(tmp_path / "r"))
     at = series.groupby("time_s")["cx_ipam_subnet_exhaustion_state"].max()
     # Set by the poll at 10 s; a sample holds the state at the end of its instant.

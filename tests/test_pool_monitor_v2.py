@@ -134,7 +134,7 @@ def test_v2_failed_release_succeeds_once_the_request_is_filled(scenario_doc):
 def test_v2_under_exhaustion_requests_demand_plus_one(scenario_doc):
     doc = scenario_doc(nodes=3, pod_cidr="10.241.0.0/26", replicas=6)
     doc["clusters"][0]["ipam"] = {"pool_monitor": "v2"}
-    doc["network"]["exhaustion"] = {"upper_percent": 80, "lower_percent": 10}
+    doc["network"]["exhaustion"] = {"enabled": True, "upper_percent": 80, "lower_percent": 10}
     result = simulator.run(doc)
     for node in result.nodes["node"]:
         steps = [r for _, r in _requested_steps(result, node)]

@@ -131,7 +131,7 @@ def _rich_scenario() -> dict[str, Any]:
             "autoscaler": {"min": 1, "max": 3},
         }
     )
-    doc["network"]["exhaustion"] = {"upper_percent": 80, "lower_percent": 60}
+    doc["network"]["exhaustion"] = {"enabled": True, "upper_percent": 80, "lower_percent": 60}
     doc["workloads"] += [
         {
             "name": "etl",
@@ -881,7 +881,7 @@ def test_exhaustion_flag_flips_at_most_once_per_poll_with_instant_fulfilment():
         timings={"nnc_fulfilment": 0},
         duration="1m",
     )
-    doc["network"]["exhaustion"] = {"upper_percent": 50, "lower_percent": 30}
+    doc["network"]["exhaustion"] = {"enabled": True, "upper_percent": 50, "lower_percent": 30}
     world = World(load_scenario(doc), 0)
     world.run(check=check)
     flips = [t for t, _ in world.subnets["podsubnet"].exhaustion_flips]
@@ -902,7 +902,7 @@ def test_an_address_in_ips_not_in_use_is_never_assigned_to_a_pod():
         duration="2m",
     )
     doc["seed"] = 2
-    doc["network"]["exhaustion"] = {"upper_percent": 80, "lower_percent": 0}
+    doc["network"]["exhaustion"] = {"enabled": True, "upper_percent": 80, "lower_percent": 0}
     doc["workloads"].append(
         {
             "name": "etl",

@@ -63,7 +63,7 @@ def _random_scenario() -> dict[str, Any]:
             "allocatable": {"cpu": "2", "memory": "8Gi"},
         }
     )
-    doc["network"]["exhaustion"] = {"upper_percent": 85, "lower_percent": 60}
+    doc["network"]["exhaustion"] = {"enabled": True, "upper_percent": 85, "lower_percent": 60}
     job = {"cluster": "aks1", "kind": "job", "node_pool": "batch", "stop": "25m"}
     doc["workloads"] += [
         {**job, "name": "etl", "rate": "20/min", "requests": {"cpu": "500m"},

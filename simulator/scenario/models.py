@@ -107,7 +107,11 @@ class Exhaustion(StrictModel):
     usable addresses it marks the subnet exhausted, below ``lower_percent`` it clears the
     mark. The real thresholds and poll interval are not public; see docs/model.md."""
 
-    enabled: bool = Field(True, description="compute the exhausted flag at all")
+    enabled: bool = Field(
+        False,
+        description="compute the exhausted flag at all (CNS's EnableSubnetScarcity; the public "
+        "CNS configs set it off)",
+    )
     upper_percent: float = Field(
         90.0, gt=0, le=100, description="mark exhausted when allocated/usable rises above this"
     )
