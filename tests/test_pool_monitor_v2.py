@@ -140,3 +140,32 @@ def test_v2_under_exhaustion_requests_demand_plus_one(scenario_doc):
         steps = [r for _, r in _requested_steps(result, node)]
         assert steps == [16, 3]  # D = 2: batch 1, buffer 1 -> 2 + 1, in one step
     assert result.summary["subnets"]["podsubnet"]["final_allocated"] == 3 * 4
+
+
+def test_v2_counts_a_succeeded_pod_until_the_next_pod_create(scenario_doc):
+    # Upstream's pod watcher ignores pod updates (reference §12): Job pods that turn
+    # Succeeded keep their demand until a pod on the node is created or deleted.
+    doc = scenario_doc(
+        replicas=0,
+        ipam={"pool_monitor": "v2"},
+        timeline=[{"at": 300, "scale_workload": {"workload": "web", "replicas": 1}}],
+    )
+    doc["workloads"].append(
+        {
+            "name": "batch",
+            "kind": "job",
+            "cluster": "aks1",
+            "rate": "10/s",
+            "start": 60,
+            "stop": 62,
+            "lifetime": {"distribution": "fixed", "value": "60s"},
+        }
+    )
+    result = simulator.run(doc)
+    jobs = result.pods[result.pods["workload"] == "batch"]
+    assert 9 <= len(jobs) <= 24  # D in 9..24: a target of 32
+    assert jobs["state"].eq("succeeded").all() and jobs["deleted_s"].max() < 150
+    # Down to 16 only when the web pod is created at 300 s, not when the jobs finish.
+    steps = _requested_steps(result)
+    assert [r for _, r in steps] == [16, 32, 16]
+    assert 60 < steps[1][0] < 63 and steps[2][0] == 300.0

@@ -353,8 +353,9 @@ class ClusterRuntime:
         self._end(pod, "succeeded")
         pod.node.not_demand += 1
         pod.finished = True
-        if pod.node.mode.watches_demand:
-            pod.node.mode.demand_changed(pod.node)
+        # No demand change here: CNS v2's pod watcher ignores pod updates, so a pod that
+        # turns Succeeded counts until the next pod create or delete on its node re-lists
+        # them (reference §12).
         self.ctx.after(self.timings.ip_release, self._pod_gone, pod)
 
     def _pod_gone(self, pod: Pod) -> None:
@@ -375,7 +376,7 @@ class ClusterRuntime:
             node.not_demand -= 1
         if pod.finished:
             node.not_demand -= 1
-        if node.mode.watches_demand:
+        elif node.mode.watches_demand:  # a delete; a finished pod's object stays
             node.mode.demand_changed(node)
         self.index.update(node)
         if self.autoscaler is not None:
