@@ -60,17 +60,17 @@ def test_reserved_addresses_are_the_lowest_and_never_go_to_nodes():
 
 
 def test_reserved_addresses_leave_less_room_for_nodes():
-    """A /27 has 27 usable addresses: two traditional nodes of 1 + 10 fit, but with 20
-    reserved none does."""
+    """A /26 has 59 usable addresses: two traditional nodes of 1 + 15 fit, but with 30
+    reserved the scale set creates neither (all or nothing)."""
 
-    def failed(reserved: int) -> int:
-        doc = _doc("traditional", reserved, nodes=3, node_cidr="10.240.0.0/27")
-        doc["clusters"][0]["node_pools"][0]["max_pods"] = 10
+    def created(reserved: int) -> int:
+        doc = _doc("traditional", reserved, nodes=2, node_cidr="10.240.0.0/26")
+        doc["clusters"][0]["node_pools"][0]["max_pods"] = 15
         doc["preflight_checks"] = False
-        return simulator.run(doc).summary["nodes"]["failed"]
+        return simulator.run(doc).summary["nodes"]["created"]
 
-    assert failed(0) == 1
-    assert failed(20) == 3
+    assert created(0) == 2
+    assert created(30) == 0
 
 
 def test_more_reserved_than_usable_is_refused():

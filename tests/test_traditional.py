@@ -26,33 +26,37 @@ def _slash_24_scale_to_9(scenario_doc, preflight):
     return simulator.run(doc)
 
 
-def test_a_slash_24_fits_8_nodes_and_the_9th_fails(scenario_doc):
-    # Without AKS's pre-flight check the scale-up creates nodes one by one until full.
+def test_a_scale_set_that_cannot_hold_every_new_vm_creates_none(scenario_doc):
+    # Without AKS's pre-flight check: 8 new VMs need 8 × 31 = 248 addresses, 220 are
+    # free, and a scale set creates its VMs all or nothing (reference §12).
     result = _slash_24_scale_to_9(scenario_doc, preflight=False)
-    assert result.summary["nodes"]["failed"] == 1
-    assert result.summary["nodes"]["created"] == 9
-    assert result.summary["subnets"]["nodesubnet"]["final_allocated"] == 8 * 31
-    assert result.summary["subnets"]["nodesubnet"]["full_at_s"] == 60.0
-    failed = result.events[result.events["kind"] == "node_failed"]
-    assert len(failed) == 1
-    assert "SubnetIsFull" in failed.iloc[0]["message"]
-    assert list(result.nodes["status"]).count("failed") == 1
+    assert result.summary["nodes"]["failed"] == 0
+    assert result.summary["nodes"]["created"] == 1
+    assert result.summary["subnets"]["nodesubnet"]["final_allocated"] == 31
+    failed = result.events[result.events["kind"] == "scale_up_failed"]
+    assert failed[["time_s", "node_pool"]].values.tolist() == [[60.0, "user"]]
+    assert "does not have enough capacity for 248 IP addresses (220 free)" in (
+        failed.iloc[0]["message"]
+    )
+    assert result.summary["operations_refused"] == 1
 
 
 def test_preflight_refuses_a_scale_up_the_subnet_cannot_hold(scenario_doc):
-    # InsufficientSubnetSize: 8 new nodes need 8 × 30 = 240 free; 251 - 31 = 220 are.
+    # InsufficientSubnetSize: the pool at its new size, 9 × 31 = 279 > 251.
     result = _slash_24_scale_to_9(scenario_doc, preflight=True)
     refused = result.events[result.events["kind"] == "preflight_refused"]
     assert refused[["time_s", "node_pool"]].values.tolist() == [[60.0, "user"]]
     message = refused.iloc[0]["message"]
-    assert message.startswith("InsufficientSubnetSize: scale-up of 8 node(s)")
-    assert "8 × 30 = 240 free addresses in nodesubnet, which has 220: short by 20" in message
+    assert message == (
+        "InsufficientSubnetSize: scale-up of 8 node(s): Pre-allocated IPs 279 exceeds IPs "
+        "available 251 in node subnet nodesubnet (10.240.0.0/24) (user 9 × 31 = 279)"
+    )
     assert result.summary["nodes"]["created"] == 1
     assert not (result.events["kind"] == "node_pool_scaled").any()
 
 
 def test_preflight_allows_a_scale_up_that_fits(scenario_doc):
-    # 1 -> 8 needs 7 × 30 = 210 of the 220 free: allowed; 8 × 31 = 248 end up allocated.
+    # 1 -> 8: 8 × 31 = 248 of the /24's 251: allowed, and the 7 new VMs fit the 220 free.
     doc = scenario_doc(
         cni="traditional",
         nodes=1,
@@ -75,12 +79,14 @@ def test_docs_worked_example_51_nodes_need_1581_addresses_in_a_slash_21(scenario
     assert fits.summary["nodes"]["failed"] == 0
     doc = scenario_doc(cni="traditional", nodes=51, node_cidr="10.240.0.0/22", duration="1m")
     refused = simulator.run(doc)
-    # AKS refuses to create the pool: 51 × 30 = 1,530 > 1,019 free.
+    # AKS refuses to create the pool: 51 × 31 = 1,581 > 1,019.
     assert refused.summary["nodes"]["created"] == 0
     assert (refused.events["kind"] == "preflight_refused").sum() == 1
     doc["preflight_checks"] = False
     short = simulator.run(doc)
-    assert short.summary["nodes"]["failed"] == 51 - 1019 // 31
+    # Without the check the scale set refuses the 51 VMs whole.
+    assert short.summary["nodes"]["created"] == 0
+    assert (short.events["kind"] == "scale_up_failed").sum() == 1
     # 50 + 10 nodes for scale-up: 61 + 61 * 30 = 1,891, still a /21.
     scale = simulator.run(
         scenario_doc(cni="traditional", nodes=61, node_cidr="10.240.0.0/21", duration="1m")

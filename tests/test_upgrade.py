@@ -188,15 +188,17 @@ def test_preflight_lets_one_surge_node_take_the_subnet_to_3_free():
 
 
 def test_preflight_refuses_an_upgrade_whose_surge_does_not_fit():
-    # Surge 2 needs 2 × 30 = 60 free addresses, the /24 has 34: refused, nothing happens.
+    # The pool of 7 plus surge 2 at 31 each, 279, exceeds the /24's 251: refused, nothing
+    # happens.
     result = _tight(2)
     refused = result.events[result.events["kind"] == "preflight_refused"]
     assert refused[["time_s", "node_pool", "subnet"]].values.tolist() == [
         [60.0, "user", "nodesubnet"]
     ]
     assert refused.iloc[0]["message"] == (
-        "InsufficientSubnetSize: upgrade surge of 2 node(s) needs 2 × 30 = 60 free "
-        "addresses in nodesubnet, which has 34: short by 26"
+        "InsufficientSubnetSize: upgrade surge of 2 node(s): Pre-allocated IPs 279 exceeds "
+        "IPs available 251 in node subnet nodesubnet (10.240.0.0/24) ((user 7 + surge 2) × 31"
+        " = 279)"
     )
     (upgrade,) = result.summary["upgrades"]
     assert (upgrade["start_s"], upgrade["end_s"]) == (60.0, 60.0)

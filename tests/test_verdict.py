@@ -57,7 +57,8 @@ def test_the_same_run_with_room_passes_and_the_limits_come_from_checks():
 
 def test_pending_pods_count_when_nodes_could_not_get_addresses():
     # Traditional, pre-flight off: the /26 node subnet (59 usable) holds one node of 31;
-    # the second VM fails and the pods it would have run stay pending.
+    # the scale set cannot create the second VM and the pods it would have run stay
+    # pending.
     doc = make_scenario(cni="traditional", nodes=1, replicas=50, node_cidr="10.240.0.0/26")
     doc["preflight_checks"] = False
     doc["timeline"] = [
@@ -65,10 +66,11 @@ def test_pending_pods_count_when_nodes_could_not_get_addresses():
     ]
     summary = simulator.run(doc).summary
     assert summary["reasons"] == [
-        "1 node failed to get addresses (1 VM not created: the node subnet was full)",
         "20 pods left at the end (20 pending: nodes could not get addresses)",
+        "1 operation refused by AKS's pre-flight check (InsufficientSubnetSize) or its scale "
+        "sets (SubnetIsFull)",
     ]
-    doc["checks"] = {"max_nodes_failed": 1, "max_pods_left_waiting": None}
+    doc["checks"] = {"max_operations_refused": 1, "max_pods_left_waiting": None}
     assert simulator.run(doc).summary["verdict"] == "PASS"
 
 
@@ -78,7 +80,8 @@ def test_judge_reads_only_what_is_known():
     assert judge(running, checks) == []
     refused = Figures(0, 0, 2, 0, 0.0, 0, 0)
     assert judge(refused, checks) == [
-        "2 operations refused by AKS's pre-flight check (InsufficientSubnetSize)"
+        "2 operations refused by AKS's pre-flight check (InsufficientSubnetSize) or its "
+        "scale sets (SubnetIsFull)"
     ]
     assert judge(refused, Checks(max_operations_refused=2)) == []
     assert judge(refused, Checks(max_operations_refused=None)) == []

@@ -26,6 +26,7 @@ __all__ = [
     "DEFAULT_POD_CIDR",
     "MAX_NODES_PER_CLUSTER",
     "MODES",
+    "UPGRADE_SURGE",
     "AksFields",
     "ModeSpec",
     "NodeLoad",
@@ -55,6 +56,9 @@ class Space(str, Enum):
         """Whether its addresses are VNet addresses."""
         return self is not Space.POD_CIDR
 
+
+#: The operation names of the pre-flight check (an upgrade's surge nodes).
+UPGRADE_SURGE = "upgrade surge"
 
 #: AKS's limit of nodes per cluster (reference §9: Overlay "up to 5,000 nodes").
 MAX_NODES_PER_CLUSTER = 5000
@@ -90,18 +94,24 @@ class AksFields:
 
 @dataclass(frozen=True)
 class PreflightRule:
-    """One of AKS's ``InsufficientSubnetSize`` checks on a pool operation (create,
-    scale, upgrade): what ``space`` must hold, in its units (addresses; /24 blocks of a
-    pod CIDR), for ``per_node(max_pods)`` units per node.
+    """One of AKS's ``InsufficientSubnetSize`` checks on a pool operation: what ``space``
+    must hold, ``per_node(load)`` units of ``block`` addresses per node (addresses; /28
+    blocks of a static pod subnet; /24s of a pod CIDR).
 
-    ``counts``: ``new`` checks the operation's new nodes against the space's free units;
-    ``cluster`` checks every pool of the cluster at its node count (an autoscaled pool at
-    its max count) plus surge against the whole space, as the Overlay pod-CIDR check
-    does ("Pre-allocated IPs 1280 exceeds IPs available 1024", reference §9, §12)."""
+    ``counts``: ``space`` adds up every node pool whose nodes take from the same space,
+    in every cluster, at its node count (an autoscaled pool at its max count), plus surge,
+    and checks the total against the space's whole size, as AKS's messages print it
+    ("Pre-allocated IPs 310 exceeds IPs available 251", reference §12); ``new`` checks
+    the operation's new nodes against the space's free units. ``standing_surge``: the
+    total always counts surge nodes (Overlay's pod CIDR), not only an upgrade's own.
+    ``operations``: the operations the rule applies to (empty: all)."""
 
     space: Space
-    per_node: Callable[[int], int]
-    counts: Literal["new", "cluster"] = "new"
+    per_node: Callable[[NodeLoad], int]
+    counts: Literal["new", "space"] = "space"
+    block: int = 1
+    standing_surge: bool = False
+    operations: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -206,9 +216,9 @@ def _cidr_note(nodes: int) -> str:
 
 #: The pod CIDR of an Overlay or kubenet cluster that names none (reference §9).
 DEFAULT_POD_CIDR = "10.244.0.0/16"
-#: Node-subnet addresses per new node in the pre-flight check of modes whose pods take
-#: no VNet address: "nodes requested" (reference §2, §12).
-_ONE_PER_NODE = PreflightRule(Space.NODE_SUBNET, lambda max_pods: 1)
+#: One node-subnet address per node in the pre-flight check of modes whose pods take
+#: their addresses elsewhere (reference §2, §12).
+_ONE_PER_NODE = PreflightRule(Space.NODE_SUBNET, lambda load: 1)
 
 #: Every CNI mode by the name scenario files and ``--cni`` use, in the order tables list them.
 MODES: dict[str, ModeSpec] = {
@@ -223,8 +233,9 @@ MODES: dict[str, ModeSpec] = {
             takes=_traditional,
             pod_subnet=False,
             strategy="simulator.model.cni.traditional:TraditionalCni",
-            # Reference §2: free IPs < new nodes × max pods fails the operation.
-            preflight=(PreflightRule(Space.NODE_SUBNET, lambda max_pods: max_pods),),
+            # Reference §12: every pool on the node subnet at 1 + max pods per node
+            # (Azure/AKS#456: 10 nodes at max pods 30 are "Pre-allocated IPs 310").
+            preflight=(PreflightRule(Space.NODE_SUBNET, lambda load: 1 + load.max_pods),),
             pod_subnet_refusal="traditional Azure CNI takes pod IPs from the node subnet",
         ),
         ModeSpec(
@@ -238,6 +249,17 @@ MODES: dict[str, ModeSpec] = {
             pod_subnet=True,
             strategy="simulator.model.cni.dynamic:DynamicCni",
             cns_pool=True,
+            # The node subnet as every mode; the pod subnet on upgrades (AKS CHANGELOG
+            # 2024-04-28): each surge node's NC primary and first batch, against the free.
+            preflight=(
+                _ONE_PER_NODE,
+                PreflightRule(
+                    Space.POD_SUBNET,
+                    lambda load: 1 + load.batch,
+                    counts="new",
+                    operations=(UPGRADE_SURGE,),
+                ),
+            ),
             calc_note=lambda nodes: f"idle band {8 * nodes}..{24 * nodes} for {nodes} nodes",
             pool_allocations=("dynamic", "static-block"),
         ),
@@ -251,6 +273,14 @@ MODES: dict[str, ModeSpec] = {
             pod_subnet=True,
             strategy="simulator.model.cni.static_block:StaticBlockCni",
             pod_subnet_largest=12,
+            # Every pool's /28 blocks against the pod subnet's blocks, as the node subnet
+            # of traditional pools (the rule is not public: see docs/model.md).
+            preflight=(
+                _ONE_PER_NODE,
+                PreflightRule(
+                    Space.POD_SUBNET, lambda load: static_blocks(load.max_pods), block=16
+                ),
+            ),
             pool_allocations=("static-block",),
             max_pods_note=_static_waste,
         ),
@@ -265,7 +295,10 @@ MODES: dict[str, ModeSpec] = {
             strategy="simulator.model.cni.overlay:OverlayCni",
             # Reference §12 and AKS CHANGELOG 2023-05-07: the node subnet for new nodes;
             # the pod CIDR for every pool's nodes (max counts when autoscaled).
-            preflight=(_ONE_PER_NODE, PreflightRule(Space.POD_CIDR, lambda m: 1, "cluster")),
+            preflight=(
+                _ONE_PER_NODE,
+                PreflightRule(Space.POD_CIDR, lambda load: 1, block=256, standing_surge=True),
+            ),
             calc_note=_cidr_note,
             pod_subnet_refusal="Azure CNI Overlay takes pod IPs from the cluster's pod CIDR",
             pod_cidr_default=DEFAULT_POD_CIDR,

@@ -43,6 +43,19 @@ class _Bin:
         return True
 
 
+class _Backoff:
+    """Upstream's exponential back-off of one node group after failed scale-ups."""
+
+    __slots__ = ("blocked", "last_failure", "next", "reported", "until")
+
+    def __init__(self) -> None:
+        self.until = -math.inf  # no scale-up of the pool before this instant
+        self.next = 0.0  # the next back-off's length (0: the initial one)
+        self.last_failure = -math.inf
+        self.reported = False  # NotTriggerScaleUp recorded for this back-off
+        self.blocked = 0  # pods the last scan could place only on this pool
+
+
 class ClusterAutoscaler:
     """Scale-up for unschedulable pods, scale-down of unneeded nodes, in one cluster."""
 
@@ -51,17 +64,27 @@ class ClusterAutoscaler:
         self.env = cluster.env
         self.profile = profile
         self.pools: dict[str, NodePool] = {
-            p.name: p for p in cluster.spec.node_pools if p.autoscaler is not None
+            p.name: p for p in cluster.pools.values() if p.autoscaler is not None
         }
         self.unneeded_since: dict[Node, float] = {}
         self.last_scale_up = -math.inf
         self.removing: set[Node] = set()
+        self.backoff: dict[str, _Backoff] = {}
         self._scan_at: float | None = None
+
+    def pool_changed(self, pool: NodePool) -> None:
+        """``pool`` has new bounds (or has just been given some). AKS applies them by
+        restarting the autoscaler, whose back-off state lives in memory: the pool's
+        back-off ends (an assumption; see docs/model.md)."""
+        self.pools[pool.name] = pool
+        self.backoff.pop(pool.name, None)
+        self._wake(self.env.now)
 
     # --- when to look -------------------------------------------------------------
 
     def unschedulable(self) -> None:
-        self._wake(self.env.now)
+        if self.pools:  # none until a ``set_autoscaler`` gives a pool bounds
+            self._wake(self.env.now)
 
     def usage_changed(self, node: Node) -> None:
         if node.pool in self.pools:
@@ -88,9 +111,10 @@ class ClusterAutoscaler:
         self._scan_at = None
         now = self.env.now
         if self.cluster.pending:
-            self._scale_up()
+            retry = self._scale_up()
             if self.cluster.pending:  # still waiting: look again next interval
-                self._wake(now + self.profile.scan_interval)
+                # (or, when only backed-off pools could help, when their back-off ends)
+                self._wake(retry if retry is not None else now + self.profile.scan_interval)
         due = self._scale_down()
         if due is not None:
             self._wake(max(due, now + self.profile.scan_interval))
@@ -139,7 +163,13 @@ class ClusterAutoscaler:
 
     # --- scale-up -------------------------------------------------------------------
 
-    def _scale_up(self) -> None:
+    def _backed_off(self, pool: str) -> bool:
+        state = self.backoff.get(pool)
+        return state is not None and self.env.now < state.until
+
+    def _scale_up(self) -> float | None:
+        """Add nodes for the pending pods; returns when to look again if nothing could be
+        done only because the pools that could help are backed off (else None)."""
         cluster = self.cluster
         # Nodes still provisioning will take some of the pods: fill them first.
         upcoming: dict[str, list[_Bin]] = {}
@@ -148,28 +178,99 @@ class ClusterAutoscaler:
                 if node.ready_s is None:
                     upcoming.setdefault(name, []).append(self._template(pool))
         wanted: dict[str, list[_Bin]] = {}
+        for state in self.backoff.values():
+            state.blocked = 0
         for pod in list(cluster.pending):
             pools = self._eligible(pod)
             if any(b.take(pod) for p in pools for b in upcoming.get(p.name, [])):
                 continue
-            for pool in pools:  # expander: the first pool that can take it
-                bins = wanted.setdefault(pool.name, [])
-                if any(b.take(pod) for b in bins):
-                    break
-                live = len(cluster.live_nodes(pool.name))
-                assert pool.autoscaler is not None
-                if live + len(bins) >= pool.autoscaler.max:
-                    continue
-                fresh = self._template(pool)
-                if fresh.take(pod):
-                    bins.append(fresh)
-                    break
+            if self._plan(pod, [p for p in pools if not self._backed_off(p.name)], wanted):
+                continue
+            for pool in pools:  # upstream skips a backed-off group: the pod waits
+                if self._backed_off(pool.name):
+                    self.backoff[pool.name].blocked += 1
+        acted = False
         for name, bins in wanted.items():
             if not bins:
                 continue
-            live = len(cluster.live_nodes(name))
-            cluster.scale_pool(name, live + len(bins), reason="autoscaler_scale_up")
+            acted = True
+            live = cluster.live_nodes(name)
+            if not cluster.scale_pool(name, len(live) + len(bins), reason="autoscaler_scale_up"):
+                self._back_off(name)
+                continue
             self.last_scale_up = self.env.now
+            limit = self.profile.max_node_provision_time
+            if cluster.timings.node_provision > limit:
+                before = set(live)
+                fresh = [n for n in cluster.live_nodes(name) if n not in before]
+                cluster.ctx.after(limit, self._provision_timeout, name, fresh)
+        return self._report_backoffs(acted)
+
+    def _plan(self, pod: Pod, pools: list[NodePool], wanted: dict[str, list[_Bin]]) -> bool:
+        """Put ``pod`` on a planned new node of the first pool that can take it."""
+        for pool in pools:  # expander: the first pool that can take it
+            bins = wanted.setdefault(pool.name, [])
+            if any(b.take(pod) for b in bins):
+                return True
+            live = len(self.cluster.live_nodes(pool.name))
+            assert pool.autoscaler is not None
+            if live + len(bins) >= pool.autoscaler.max:
+                continue
+            fresh = self._template(pool)
+            if fresh.take(pod):
+                bins.append(fresh)
+                return True
+        return False
+
+    def _back_off(self, pool: str) -> None:
+        """A scale-up of ``pool`` failed: no scale-up of it for the back-off, which
+        doubles with each failure up to the maximum and starts afresh after the reset
+        timeout without failures (upstream's exponential back-off)."""
+        profile = self.profile
+        now = self.env.now
+        state = self.backoff.setdefault(pool, _Backoff())
+        if now - state.last_failure > profile.node_group_backoff_reset_timeout:
+            state.next = 0.0
+        length = state.next or profile.initial_node_group_backoff_duration
+        state.until = now + length
+        state.next = min(2 * length, profile.max_node_group_backoff_duration)
+        state.last_failure = now
+        state.reported = False
+        self.cluster.ctx.recorder.event(
+            "autoscaler_backoff",
+            f"scale-up failed: node group in back-off for {length:g}s, until {state.until:g}s",
+            cluster=self.cluster.spec.name,
+            node_pool=pool,
+        )
+
+    def _report_backoffs(self, acted: bool) -> float | None:
+        """Record ``NotTriggerScaleUp`` once per back-off for the pods waiting on it."""
+        retry: float | None = None
+        for name, state in self.backoff.items():
+            if not state.blocked or not self._backed_off(name):
+                continue
+            retry = state.until if retry is None else min(retry, state.until)
+            if not state.reported:
+                state.reported = True
+                self.cluster.ctx.recorder.event(
+                    "not_trigger_scale_up",
+                    f"NotTriggerScaleUp: pod didn't trigger scale-up: 1 in backoff after "
+                    f"failed scale-up ({state.blocked} pending pods, until {state.until:g}s)",
+                    cluster=self.cluster.spec.name,
+                    node_pool=name,
+                )
+        return None if acted else retry
+
+    def _provision_timeout(self, pool: str, nodes: list[Node]) -> None:
+        """``max_node_provision_time`` after a scale-up: nodes not yet Ready count as a
+        failed scale-up; they are deleted and the pool backs off (as upstream)."""
+        late = [n for n in nodes if n.alive and n.ready_s is None]
+        if not late:
+            return
+        for node in late:
+            self.cluster.remove_node(node)
+        self._back_off(pool)
+        self._wake(self.env.now)
 
     # --- scale-down -----------------------------------------------------------------
 

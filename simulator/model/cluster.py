@@ -15,15 +15,18 @@ from simulator.core.vm_sizes import pool_allocatable, pool_gpus
 from simulator.model.cni import CniMode, strategy_for
 from simulator.model.context import ModelContext
 from simulator.model.entities import Node, Pod
-from simulator.model.preflight import Preflight
+from simulator.model.preflight import PoolBook, Preflight
 from simulator.model.scheduler import NodeIndex, schedule
 from simulator.model.streams import Streams
 from simulator.model.subnets import SubnetState, pod_cidr_space
 from simulator.model.workloads import Controller, controller_for
 from simulator.model.workloads.system import SystemPods
-from simulator.scenario.models import Cluster, NodePool, Workload
+from simulator.scenario.models import Autoscaler, Cluster, NodePool, Workload
 
 __all__ = ["ClusterRuntime"]
+
+#: How scale-set messages name the operation behind an event reason.
+_OPERATIONS = {"node_pool_scaled": "scale", "autoscaler_scale_up": "autoscaler scale-up"}
 
 
 class ClusterRuntime:
@@ -37,6 +40,7 @@ class ClusterRuntime:
         *,
         preflight: bool = True,
         surge_per_pool: bool = False,
+        book: PoolBook | None = None,
         folder: str = ".",
     ) -> None:
         self.ctx = ctx
@@ -56,7 +60,10 @@ class ClusterRuntime:
         self.streams = streams
         self.duration = duration  # the run's end
         self.folder = folder  # files the scenario names are relative to this
-        self.preflight = Preflight(self, surge_per_pool=surge_per_pool) if preflight else None
+        # ``book``: the world's pools, which the check counts where pools share a space.
+        self.preflight = (
+            Preflight(self, surge_per_pool=surge_per_pool, book=book) if preflight else None
+        )
         self.pools: dict[str, NodePool] = {p.name: p for p in self.spec.node_pools}
         self.nodes: list[Node] = []
         self.nodes_for: dict[str, list[Node]] = {p.name: [] for p in self.spec.node_pools}
@@ -69,7 +76,9 @@ class ClusterRuntime:
         self._pod_seq = 0
         self._node_seq: dict[str, int] = {}
         self._schedule_queued = False
-        self.autoscaler = None  # set by the world when a pool has autoscaler bounds
+        # The cluster autoscaler, set by the world when a pool has autoscaler bounds or a
+        # ``set_autoscaler`` action names one of its pools.
+        self.autoscaler = None
         self.upgrades: list[dict[str, object]] = []
 
     # --- node pools ---------------------------------------------------------------
@@ -78,6 +87,8 @@ class ClusterRuntime:
         """Create the initial nodes; they are Ready at t = 0 (a running cluster)."""
         for pool in self.spec.node_pools:
             if pool.count and not self.preflight_ok(pool, pool.count, "create"):
+                continue
+            if self.scale_set_refusal(pool, pool.count, "create") is not None:
                 continue
             for _ in range(pool.count):
                 self.add_node(pool, provision=0.0)
@@ -107,26 +118,35 @@ class ClusterRuntime:
         space = mode_spec(self.spec.pool_mode(pool)).pod_addresses
         return None if space is Space.NODE_SUBNET else self.space_for(pool, space)
 
-    def scale_pool(self, pool_name: str, count: int, *, reason: str = "node_pool_scaled") -> None:
+    def scale_pool(self, pool_name: str, count: int, *, reason: str = "node_pool_scaled") -> bool:
+        """Set a pool's node count; False when AKS or the scale set refuses it (nothing
+        then changes)."""
         pool = self.pools[pool_name]
         live = self.live_nodes(pool_name)
+        where = {"cluster": self.spec.name, "node_pool": pool_name}
         # The autoscaler calls the VM scale set directly: AKS's pre-flight check is for
         # operations through the AKS API.
         user = reason == "node_pool_scaled"
+        if user and pool.autoscaler is not None:
+            # AKS refuses a manual scale of an autoscaler-enabled pool (reference §12).
+            self.ctx.recorder.event(
+                "scale_refused",
+                f"{len(live)} -> {count} nodes refused: the pool has the cluster autoscaler "
+                f"enabled ({pool.autoscaler.min}..{pool.autoscaler.max}); change its bounds",
+                **where,
+            )
+            return False
         if (
             user
             and count > len(live)
             and not self.preflight_ok(pool, count - len(live), "scale-up")
         ):
-            return
+            return False
+        if count > len(live) and self.scale_set_refusal(pool, count - len(live), reason):
+            return False
         if self.preflight is not None:
             self.preflight.accepted(pool, count)
-        self.ctx.recorder.event(
-            reason,
-            f"{len(live)} -> {count} nodes",
-            cluster=self.spec.name,
-            node_pool=pool_name,
-        )
+        self.ctx.recorder.event(reason, f"{len(live)} -> {count} nodes", **where)
         if count > len(live):
             for _ in range(count - len(live)):
                 self.add_node(pool, provision=self.timings.node_provision)
@@ -135,6 +155,61 @@ class ClusterRuntime:
             victims = sorted(live, key=lambda n: (n.ready_s is not None, len(n.pods), -n.index))
             for node in victims[: len(live) - count]:
                 self.remove_node(node)
+        return True
+
+    def scale_set_refusal(self, pool: NodePool, vms: int, reason: str) -> str | None:
+        """The VM scale set creates ``vms`` new VMs all or nothing (reference §12,
+        Azure/AKS#2531): when a space cannot hold them all, none is created, an event
+        ``scale_up_failed`` records AKS's message and the message is returned."""
+        for space, units, block in self._pool_mode[pool.name].vm_needs(pool.max_pods or 0):
+            state = self.space_for(pool, space)
+            if state is None:
+                continue
+            need = vms * units
+            if block == 1:
+                free = state.pool.free
+                what = f"{need} IP addresses"
+            else:
+                free = state.pool.free_blocks()  # type: ignore[union-attr]
+                what = f"{need} /{32 - (block - 1).bit_length()} blocks"
+            if need <= free:
+                continue
+            message = (
+                f"SubnetIsFull: {_OPERATIONS.get(reason, reason)}: failed to increase capacity "
+                f"of the scale set to {len(self.live_nodes(pool.name)) + vms}: {space.label} "
+                f"{state.name} with address prefix {state.pool.cidr} does not have enough "
+                f"capacity for {what} "
+                f"({free} free); no VM was created"
+            )
+            self.ctx.recorder.event(
+                "scale_up_failed",
+                message,
+                cluster=self.spec.name,
+                node_pool=pool.name,
+                subnet=state.name,
+            )
+            return message
+        return None
+
+    def set_autoscaler(self, pool_name: str, bounds: Autoscaler) -> bool:
+        """New autoscaler bounds for a pool (enabling the autoscaler if it had none), after
+        AKS's pre-flight check of them; no node moves: the autoscaler works within them."""
+        pool = self.pools[pool_name]
+        if self.preflight is not None and not self.preflight.allows_bounds(pool, bounds):
+            return False
+        changed = pool.model_copy(update={"autoscaler": bounds})
+        self.pools[pool_name] = changed
+        if self.preflight is not None:
+            self.preflight.accepted(changed, len(self.live_nodes(pool_name)))
+        self.ctx.recorder.event(
+            "autoscaler_bounds_set",
+            f"min {bounds.min}, max {bounds.max}",
+            cluster=self.spec.name,
+            node_pool=pool_name,
+        )
+        assert self.autoscaler is not None  # the world gives it one for this action
+        self.autoscaler.pool_changed(changed)
+        return True
 
     def add_node(self, pool: NodePool, provision: float, *, upgraded: bool = False) -> Node:
         seq = self._node_seq.get(pool.name, 0)

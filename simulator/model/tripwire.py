@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import simpy
 from simpy.core import URGENT
 
-from simulator.scenario.checks import Checks, Figures, judge
+from simulator.scenario.checks import REFUSALS, Checks, Figures, judge
 
 if TYPE_CHECKING:
     from simulator.model.entities import Node, Pod
@@ -32,7 +32,7 @@ class Tripwire:
     """Counts what the live checks limit and stops the run when the judge says so."""
 
     #: Recorder event kinds the tripwire is told of.
-    kinds = frozenset({"node_failed", "subnet_full", "preflight_refused"})
+    kinds = frozenset({"node_failed", "subnet_full", *REFUSALS})
 
     def __init__(self, env: simpy.Environment, checks: Checks, end: float) -> None:
         self.env = env
@@ -50,7 +50,7 @@ class Tripwire:
         """The recorder wrote an event of one of :attr:`kinds`."""
         if kind == "node_failed":
             self.vms_failed += 1
-        elif kind == "preflight_refused":
+        elif kind in REFUSALS:
             self.operations_refused += 1
         elif node is not None and node.first_batch_refused:
             self.first_batch_refused.add(node)

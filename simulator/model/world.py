@@ -13,13 +13,14 @@ from simulator.model.autoscaler import ClusterAutoscaler
 from simulator.model.clock import TickBus, collector_paused
 from simulator.model.cluster import ClusterRuntime
 from simulator.model.context import ModelContext
+from simulator.model.preflight import PoolBook
 from simulator.model.recorder import Recorder
 from simulator.model.streams import Streams
 from simulator.model.subnets import POD_CIDR, SubnetState, VnetUsage, pod_cidr_space
 from simulator.model.tripwire import RunStopped, Tripwire
 from simulator.model.upgrade import upgrade
 from simulator.model.workloads.deployment import DeploymentController
-from simulator.scenario.models import Scenario, TimelineEvent
+from simulator.scenario.models import Autoscaler, Scenario, TimelineEvent
 
 __all__ = ["World"]
 
@@ -73,6 +74,7 @@ class World:
         self.clusters: dict[str, ClusterRuntime] = {}
         self.streams = Streams(seed)
         ticks = TickBus(self.env)
+        book = PoolBook()  # every pool, for pre-flight checks of spaces pools share
         for order, cluster in enumerate(scenario.clusters):
             ctx = ModelContext(
                 self.env,
@@ -92,9 +94,14 @@ class World:
                 scenario.duration,
                 preflight=scenario.preflight_checks,
                 surge_per_pool=scenario.preflight_surge == "per_pool",
+                book=book,
                 folder=scenario.folder or os.getcwd(),
             )
-            if any(p.autoscaler is not None for p in cluster.node_pools):
+            bounds_set = any(
+                e.set_autoscaler is not None and e.set_autoscaler.cluster == cluster.name
+                for e in scenario.timeline
+            )
+            if bounds_set or any(p.autoscaler is not None for p in cluster.node_pools):
                 runtime.autoscaler = ClusterAutoscaler(runtime, cluster.autoscaler_profile)
             self.clusters[cluster.name] = runtime
         self.workload_cluster = {w.name: w.cluster for w in scenario.workloads}
@@ -198,6 +205,11 @@ class World:
         if event.upgrade_node_pool is not None:
             act = event.upgrade_node_pool
             self.env.process(upgrade(self.clusters[act.cluster], act))
+        if event.set_autoscaler is not None:
+            act = event.set_autoscaler
+            self.clusters[act.cluster].set_autoscaler(
+                act.node_pool, Autoscaler(min=act.min, max=act.max)
+            )
         if event.expand_pod_cidr is not None:
             act = event.expand_pod_cidr
             space = self.subnets[pod_cidr_space(act.cluster)]

@@ -14,6 +14,7 @@ from simulator.core.addressing import block_capacity
 from simulator.core.modes import NodeLoad, Space, Take, mode_spec
 from simulator.model.subnets import POD_CIDR, VNET, pod_cidr_space
 from simulator.results.verdict import verdict
+from simulator.scenario.checks import REFUSALS
 
 if TYPE_CHECKING:
     from simulator.model.subnets import SubnetState
@@ -103,7 +104,7 @@ def summarize(world: World, pods: pd.DataFrame, changes: dict[str, np.ndarray]) 
             "first_batch_refused": sum(n.first_batch_refused for n in nodes),
             "alive_at_end": sum(n.alive for n in nodes),
         },
-        "operations_refused": sum(e.kind == "preflight_refused" for e in world.recorder.events),
+        "operations_refused": sum(e.kind in REFUSALS for e in world.recorder.events),
         "pods": {
             "created": len(pods),
             "running_at_end": int(states.get("running", 0)),

@@ -20,7 +20,11 @@ from pydantic import Field
 from simulator.errors import ScenarioError
 from simulator.scenario.types import Duration, StrictModel
 
-__all__ = ["CRITERIA", "Checks", "Criterion", "Figures", "judge", "with_checks"]
+__all__ = ["CRITERIA", "REFUSALS", "Checks", "Criterion", "Figures", "judge", "with_checks"]
+
+#: Event kinds of an operation AKS refused: its pre-flight check, or a scale set that
+#: could not hold every new VM.
+REFUSALS = frozenset({"preflight_refused", "scale_up_failed"})
 
 
 class Checks(StrictModel):
@@ -44,7 +48,9 @@ class Checks(StrictModel):
         "max_ip_wait) or pending because nodes could not get addresses",
     )
     max_operations_refused: int | None = Field(
-        0, ge=0, description="operations AKS's pre-flight check may refuse"
+        0,
+        ge=0,
+        description="operations AKS's pre-flight check or its scale sets may refuse",
     )
 
 
@@ -54,7 +60,7 @@ class Figures:
 
     vms_failed: int  # VMs not created: their node subnet had too few free addresses
     first_batch_refused: int  # nodes whose first request the pod subnet could not fill
-    operations_refused: int  # creates, scale-ups and upgrades refused by the pre-flight check
+    operations_refused: int  # operations refused by the pre-flight check or a scale set
     pods_over_wait: int  # pods that waited longer than max_ip_wait for their address
     longest_ip_wait_s: float  # the longest wait (of a pod still waiting: so far)
     # Known only at the end of a run (None while it runs or when it was stopped):
@@ -115,7 +121,7 @@ def _left_reason(f: Figures, limit: int) -> str:
 def _refused_reason(f: Figures, limit: int) -> str:
     return (
         f"{_plural(f.operations_refused, 'operation')} refused by AKS's pre-flight check "
-        "(InsufficientSubnetSize)"
+        "(InsufficientSubnetSize) or its scale sets (SubnetIsFull)"
     )
 
 
@@ -158,7 +164,9 @@ CRITERIA: tuple[Criterion, ...] = (
     ),
     Criterion(
         "max_operations_refused",
-        lambda limit: _at_most(limit, "operation", "operations", "refused by the pre-flight check"),
+        lambda limit: _at_most(
+            limit, "operation", "operations", "refused by the pre-flight check or a scale set"
+        ),
         lambda f: f.operations_refused,
         _refused_reason,
     ),

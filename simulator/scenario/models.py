@@ -50,6 +50,7 @@ __all__ = [
     "ScaleNodePool",
     "ScaleWorkload",
     "Scenario",
+    "SetAutoscaler",
     "Subnet",
     "TimelineEvent",
     "Timings",
@@ -204,6 +205,23 @@ class AutoscalerProfile(StrictModel):
     scale_down_delay_after_add: Duration = Field(
         600.0, description="no scale-down this long after a scale-up"
     )
+    max_node_provision_time: Duration = Field(
+        900.0,
+        gt=0,
+        description="a scale-up whose nodes are not Ready this long after it has failed "
+        "(AKS's profile default 15m)",
+    )
+    initial_node_group_backoff_duration: Duration = Field(
+        300.0, gt=0, description="a pool's first back-off after a failed scale-up (upstream 5m)"
+    )
+    max_node_group_backoff_duration: Duration = Field(
+        1800.0, gt=0, description="the longest back-off; each failure doubles it (upstream 30m)"
+    )
+    node_group_backoff_reset_timeout: Duration = Field(
+        10800.0,
+        gt=0,
+        description="a failure this long after the last one backs off afresh (upstream 3h)",
+    )
 
 
 class NodePool(StrictModel):
@@ -289,6 +307,16 @@ class UpgradeNodePool(StrictModel):
     max_surge: CountOrPercent = Field(1, description="extra nodes, percentages round up")
 
 
+class SetAutoscaler(StrictModel):
+    """Set a node pool's cluster autoscaler bounds (enabling the autoscaler if it is off);
+    AKS runs its pre-flight check on the new max count."""
+
+    cluster: str
+    node_pool: str
+    min: int = Field(ge=0, le=MAX_NODES_PER_POOL)
+    max: int = Field(ge=1, le=MAX_NODES_PER_POOL)
+
+
 class ExpandPodCidr(StrictModel):
     """Widen a cluster's pod CIDR to a range that contains it (Overlay)."""
 
@@ -303,6 +331,7 @@ TIMELINE_ACTIONS = (
     "rollout_workload",
     "upgrade_node_pool",
     "expand_pod_cidr",
+    "set_autoscaler",
 )
 
 
@@ -315,6 +344,7 @@ class TimelineEvent(StrictModel):
     rollout_workload: RolloutWorkload | None = None
     upgrade_node_pool: UpgradeNodePool | None = None
     expand_pod_cidr: ExpandPodCidr | None = None
+    set_autoscaler: SetAutoscaler | None = None
 
     def actions(self) -> list[str]:
         """Names of the action keys that are set."""

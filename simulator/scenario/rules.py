@@ -521,7 +521,7 @@ def _check_workloads_and_timeline(scenario: Scenario, base: Path) -> Scenario:
         if action == "expand_pod_cidr":
             if act.cluster not in clusters:
                 raise _unknown("cluster", act.cluster, list(clusters), f"{path}.{action}.cluster")
-        elif action in ("scale_node_pool", "upgrade_node_pool"):
+        elif action in ("scale_node_pool", "upgrade_node_pool", "set_autoscaler"):
             if act.cluster not in clusters:
                 raise _unknown("cluster", act.cluster, list(clusters), f"{path}.{action}.cluster")
             pools = [p.name for p in clusters[act.cluster].node_pools]
@@ -533,7 +533,11 @@ def _check_workloads_and_timeline(scenario: Scenario, base: Path) -> Scenario:
                     f"{path}.{action}.node_pool",
                 )
             pool = clusters[act.cluster].node_pools[pools.index(act.node_pool)]
-            if action == "scale_node_pool" and pool.autoscaler is not None:
+            if action == "set_autoscaler" and act.min > act.max:
+                raise ScenarioError(
+                    f"must not exceed max ({act.max})", path=f"{path}.{action}.min", value=act.min
+                )
+            if action == "scale_node_pool" and _autoscaled_at(scenario, i, pool):
                 raise ScenarioError(
                     f"node pool {act.node_pool!r} has the cluster autoscaler enabled, and AKS "
                     "refuses a manual scale of such a pool: change its autoscaler min and max "
@@ -565,6 +569,23 @@ def _check_workloads_and_timeline(scenario: Scenario, base: Path) -> Scenario:
     return scenario.model_copy(update={"workloads": resolved})
 
 
+def _autoscaled_at(scenario: Scenario, i: int, pool: NodePool) -> bool:
+    """Whether the pool of timeline entry ``i`` has the autoscaler enabled when the entry
+    runs: from the start, or from a ``set_autoscaler`` that runs before it (earlier, or
+    at the same instant and earlier in the timeline, as the run orders them)."""
+    if pool.autoscaler is not None:
+        return True
+    event = scenario.timeline[i]
+    act = getattr(event, event.actions()[0])
+    for j, other in enumerate(scenario.timeline):
+        bounds = other.set_autoscaler
+        if bounds is None or (bounds.cluster, bounds.node_pool) != (act.cluster, act.node_pool):
+            continue
+        if other.at < event.at or (other.at == event.at and j < i):
+            return True
+    return False
+
+
 def _surge_zero(surge: int | str, unavailable: int | str) -> bool:
     def zero(v: int | str) -> bool:
         return (v == 0) if isinstance(v, int) else float(v.rstrip("%")) == 0
@@ -588,18 +609,23 @@ def _check_node_limit_over_time(scenario: Scenario) -> None:
     limits = {c.name: MODES[c.cni] for c in scenario.clusters}
     order = sorted(range(len(scenario.timeline)), key=lambda i: scenario.timeline[i].at)
     for i in order:
-        act = scenario.timeline[i].scale_node_pool
-        if act is None:
+        event = scenario.timeline[i]
+        scale, bounds = event.scale_node_pool, event.set_autoscaler
+        if scale is not None:
+            cluster, pool, most, field = scale.cluster, scale.node_pool, scale.count, "count"
+        elif bounds is not None:
+            cluster, pool, most, field = bounds.cluster, bounds.node_pool, bounds.max, "max"
+        else:
             continue
-        pools = counts[act.cluster]
-        pools[act.node_pool] = act.count
-        mode = limits[act.cluster]
+        pools = counts[cluster]
+        pools[pool] = most
+        mode = limits[cluster]
         if sum(pools.values()) > mode.max_nodes:
             raise ScenarioError(
-                f"takes cluster {act.cluster!r} to {sum(pools.values())} nodes; "
+                f"takes cluster {cluster!r} to {sum(pools.values())} nodes; "
                 f"{mode.max_nodes_reason} holds at most {mode.max_nodes}",
-                path=f"timeline[{i}].scale_node_pool.count",
-                value=act.count,
+                path=f"timeline[{i}].{event.actions()[0]}.{field}",
+                value=most,
             )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING
 
+from simulator.core.modes import Space
 from simulator.model.context import ModelContext
 
 if TYPE_CHECKING:
@@ -51,6 +52,11 @@ class CniMode(ABC):
     @abstractmethod
     def pod_subnet(self, node: Node) -> SubnetState:
         """The subnet the node's pod addresses come from."""
+
+    def vm_needs(self, max_pods: int) -> tuple[tuple[Space, int, int], ...]:
+        """What a new VM takes when it is created, space by space: (space, units,
+        addresses per unit). A scale set creates its VMs all or nothing against these."""
+        return ((Space.NODE_SUBNET, 1, 1),)
 
     #: Whether the mode wants ``demand_changed`` (the model skips the call otherwise: it
     #: would come three times in every pod's life).

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from simulator.core.modes import Space
 from simulator.model.cni.base import CniMode
 from simulator.model.recorder import PoolState
 
@@ -29,6 +30,9 @@ class OverlayCni(CniMode):
     """A /24 of the pod CIDR per node; no pod IP from the VNet."""
 
     name = "overlay"
+
+    def vm_needs(self, max_pods: int) -> tuple[tuple[Space, int, int], ...]:
+        return ((Space.POD_CIDR, 1, 256), (Space.NODE_SUBNET, 1, 1))
 
     def node_created(self, node: Node) -> bool:
         space = node.pod_subnet

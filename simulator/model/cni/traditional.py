@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from simulator.core.modes import Space
 from simulator.model.cni.base import CniMode
 from simulator.model.recorder import PoolState
 
@@ -22,6 +23,9 @@ class TraditionalCni(CniMode):
     """Static per-node allocation from the node subnet."""
 
     name = "traditional"
+
+    def vm_needs(self, max_pods: int) -> tuple[tuple[Space, int, int], ...]:
+        return ((Space.NODE_SUBNET, 1 + max_pods, 1),)
 
     def node_created(self, node: Node) -> bool:
         addresses = node.node_subnet.take(1 + node.max_pods, holder=node.holder)
