@@ -74,15 +74,20 @@ def test_a_node_takes_one_node_address_and_a_slash_24_and_pods_never_wait(cni):
 
 
 def test_overlay_slash_16_holds_256_nodes():
-    """The default /16 has 256 /24s: the 257th node fails (pre-flight off); with the
-    check on, a scale to 256 is already refused (256 + 1 surge /24s > 256)."""
+    """The default /16 has 256 /24s: 256 nodes fit, a scale set asked for a 257th creates
+    none (pre-flight off); with the check on, a scale to 256 is already refused (256 + 1
+    surge /24s > 256)."""
     doc = _doc("overlay", [{"name": "user", "count": 0, "max_pods": 30}], preflight_checks=False)
-    doc["timeline"] = [_scale("10s", 257)]
+    doc["timeline"] = [_scale("10s", 256), _scale("20s", 257)]
     result = simulator.run(doc)
-    assert result.summary["nodes"]["failed"] == 1
+    assert result.summary["nodes"]["created"] == 256
     assert result.summary["pod_cidrs"]["pod_cidr:aks1"]["peak_blocks"] == 256
-    (failed,) = result.events[result.events["kind"] == "node_failed"]["message"]
-    assert failed == "no free /24 in the pod CIDR 10.244.0.0/16: its 256 /24s are all held by nodes"
+    (failed,) = result.events[result.events["kind"] == "scale_up_failed"]["message"]
+    assert failed == (
+        "SubnetIsFull: scale: failed to increase capacity of the scale set to 257: pod CIDR "
+        "pod_cidr:aks1 with address prefix 10.244.0.0/16 does not have enough capacity for 1 "
+        "/24 blocks (0 free); no VM was created"
+    )
     assert largest_fit("overlay", 22, 250, 30, pod_cidr_prefix=16)[:2] == (256, 7680)
     doc["preflight_checks"] = True
     doc["timeline"] = [_scale("10s", 255), _scale("20s", 256)]
@@ -91,7 +96,7 @@ def test_overlay_slash_16_holds_256_nodes():
     (refused,) = result.events[result.events["kind"] == "preflight_refused"]["message"]
     assert refused == (
         "InsufficientSubnetSize: scale-up of 1 node(s): Pre-allocated IPs 65792 exceeds IPs "
-        "available 65536 in pod CIDR 10.244.0.0/16 (user 256 + surge 1 = 257 nodes, 257 × 256)"
+        "available 65536 in pod CIDR 10.244.0.0/16 (user 256 + surge 1 = 257 × 256)"
     )
 
 
@@ -117,7 +122,7 @@ def test_overlay_preflight_counts_max_counts_and_a_surge_slash_24_as_aks_constru
     assert refused[0] == (
         "InsufficientSubnetSize: create of 1 node(s): Pre-allocated IPs 1280 exceeds IPs "
         "available 1024 in pod CIDR 10.240.100.0/22 (system 3 (max count) + user 1 + surge 1 "
-        "= 5 nodes, 5 × 256)"
+        "= 5 × 256)"
     )
     per_pool = _aks_construction()
     per_pool["preflight_surge"] = "per_pool"
@@ -137,16 +142,16 @@ def test_a_pod_cidr_inside_the_vnet_space_is_refused_when_the_whole_space_counts
     )
 
 
-def test_preflight_of_kubenet_and_overlay_node_subnets_wants_one_address_per_new_node():
-    # A /28 node subnet: 11 usable addresses.
+def test_preflight_of_kubenet_and_overlay_node_subnets_counts_one_address_per_node():
+    # A /28 node subnet: 11 usable addresses; 12 nodes want 12.
     for cni in ("kubenet", "overlay"):
         doc = _doc(cni, [{"name": "user", "count": 10, "max_pods": 30}], node_cidr="10.1.0.0/28")
         doc["timeline"] = [_scale("10s", 12)]
         result = simulator.run(doc)
         (refused,) = result.events[result.events["kind"] == "preflight_refused"]["message"]
         assert refused == (
-            "InsufficientSubnetSize: scale-up of 2 node(s) needs 2 × 1 = 2 free addresses in "
-            "nodes, which has 1: short by 1"
+            "InsufficientSubnetSize: scale-up of 2 node(s): Pre-allocated IPs 12 exceeds IPs "
+            "available 11 in node subnet nodes (10.1.0.0/28) (user 12 = 12)"
         )
 
 
@@ -175,10 +180,11 @@ def test_kubenet_docs_sizing_examples():
 def test_a_slash_24_node_subnet_holds_251_kubenet_nodes_in_the_simulation():
     doc = _doc("kubenet", [{"name": "user", "count": 0}], node_cidr="10.1.0.0/24")
     doc["preflight_checks"] = False
-    doc["timeline"] = [_scale("10s", 252)]
+    doc["timeline"] = [_scale("10s", 251), _scale("20s", 252)]
     summary = simulator.run(doc).summary
-    assert (summary["nodes"]["created"], summary["nodes"]["failed"]) == (252, 1)
+    assert (summary["nodes"]["created"], summary["nodes"]["failed"]) == (251, 0)
     assert summary["subnets"]["nodes"]["peak_allocated"] == 251
+    assert summary["operations_refused"] == 1  # the 252nd VM: the scale set refuses it
 
 
 def test_expand_pod_cidr_widens_an_overlay_range_for_new_nodes():
@@ -195,7 +201,9 @@ def test_expand_pod_cidr_widens_an_overlay_range_for_new_nodes():
     summary = result.summary["pod_cidrs"]["pod_cidr:aks1"]
     assert (summary["cidr"], summary["blocks"], summary["final_blocks"]) == ("10.244.0.0/22", 4, 4)
     assert summary["expansions"] == [{"at_s": 20.0, "cidr": "10.244.0.0/22"}]
-    assert result.summary["nodes"]["failed"] == 1  # the 2nd node, before the expansion
+    # The 2nd node, before the expansion: the scale set has no /24 for it and creates none.
+    assert result.summary["operations_refused"] == 1
+    assert result.summary["nodes"]["created"] == 4
     (expanded,) = result.events[result.events["kind"] == "pod_cidr_expanded"]["message"]
     assert expanded == "10.244.0.0/24 -> 10.244.0.0/22: 4 /24s"
     rows = result.subnets[result.subnets["space"] == "pod_cidr"]

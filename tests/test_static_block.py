@@ -79,7 +79,7 @@ def test_each_node_holds_its_blocks_and_pods_get_addresses_at_once():
     assert set(blocks) == {7}
 
 
-def test_a_node_without_whole_blocks_fails_like_a_traditional_node():
+def test_a_scale_set_without_whole_blocks_for_its_node_creates_none():
     # A /26 pod subnet has 2 whole /28s (its first and last hold Azure's reserved ones).
     doc = _doc([{"name": "a", "count": 1, "max_pods": 31}], pod_cidr="10.2.0.0/26")
     doc["preflight_checks"] = False
@@ -87,20 +87,21 @@ def test_a_node_without_whole_blocks_fails_like_a_traditional_node():
         {"at": "1m", "scale_node_pool": {"cluster": "aks1", "node_pool": "a", "count": 2}}
     ]
     result = simulator.run(doc)
-    assert result.summary["nodes"]["failed"] == 1
-    (failed,) = result.events[result.events["kind"] == "node_failed"]["message"]
+    assert result.summary["nodes"]["created"] == 1
+    (failed,) = result.events[result.events["kind"] == "scale_up_failed"]["message"]
     assert failed == (
-        "SubnetIsFull: node needs 2 /28 blocks (max pods 31 + 1), pod subnet has 0 whole "
-        "/28 blocks free (27 free addresses)"
+        "SubnetIsFull: scale: failed to increase capacity of the scale set to 2: pod subnet "
+        "pods with address prefix 10.2.0.0/26 does not have enough capacity for 2 /28 blocks "
+        "(0 free); no VM was created"
     )
-    assert result.summary["subnets"]["pods"]["refused_requests"] == 1
-    assert result.summary["subnets"]["nodes"]["final_allocated"] == 1  # its node IP came back
+    assert result.summary["subnets"]["nodes"]["final_allocated"] == 1  # no node IP taken
 
 
 def test_a_fragmented_subnet_runs_out_of_blocks_while_addresses_remain():
     """A /25 shared by static block nodes and another cluster's node IPs: each time a
     static node goes, a new node IP lands in its freed /28. Once all six are gone no
-    whole block is left, and a new static node fails with 90 of 123 addresses free."""
+    whole block is left, and the scale set cannot create a new static node with 90 of
+    123 addresses free."""
     doc = _doc([{"name": "s", "count": 6, "max_pods": 15}], pod_cidr="10.2.0.0/25")
     doc["clusters"].append(
         {
@@ -127,10 +128,12 @@ def test_a_fragmented_subnet_runs_out_of_blocks_while_addresses_remain():
     pods = world.subnets["pods"]
     # The 6 blocks (.16-.111) were taken first; the node IPs filled .4-.15 and .112-.126.
     assert pods.pool.free_blocks() == 0 and pods.pool.free == 90
-    assert [n.status for n in world.clusters["aks1"].nodes] == ["deleted"] * 6 + ["failed"]
+    assert [n.status for n in world.clusters["aks1"].nodes] == ["deleted"] * 6
     result = simulator.run(doc)
-    (failed,) = result.events[result.events["kind"] == "node_failed"]["message"]
-    assert failed.endswith("pod subnet has 0 whole /28 blocks free (90 free addresses)")
+    (failed,) = result.events[result.events["kind"] == "scale_up_failed"]["message"]
+    assert failed.endswith(
+        "does not have enough capacity for 1 /28 blocks (0 free); no VM was created"
+    )
 
 
 def test_the_edge_blocks_can_be_handed_out_with_fewer_addresses():

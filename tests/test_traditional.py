@@ -35,8 +35,9 @@ def test_a_scale_set_that_cannot_hold_every_new_vm_creates_none(scenario_doc):
     assert result.summary["subnets"]["nodesubnet"]["final_allocated"] == 31
     failed = result.events[result.events["kind"] == "scale_up_failed"]
     assert failed[["time_s", "node_pool"]].values.tolist() == [[60.0, "user"]]
-    assert "does not have enough capacity for 248 IP addresses (220 free)" in (
-        failed.iloc[0]["message"]
+    assert (
+        "does not have enough capacity for 248 IP addresses (220 free)"
+        in (failed.iloc[0]["message"])
     )
     assert result.summary["operations_refused"] == 1
 

@@ -149,13 +149,13 @@ class Preflight:
         here = (self.cluster.spec.name, pool.name)
         entries = dict(self.book.entries)
         entries[here] = _Entry(self.cluster, pool, size)
+        block = rule.block
         parts: list[str] = []
-        units = 0
-        counted = 0
-        mine = 0  # units per node of the pool under operation
+        total = 0  # in addresses: pools of several modes may share the space
+        mine = 0  # addresses per node of the pool under operation
         for key, entry in entries.items():
             each = sum(
-                other.per_node(self._load(entry.owner, entry.pool))
+                other.per_node(self._load(entry.owner, entry.pool)) * other.block
                 for other in mode_spec(entry.owner.spec.pool_mode(entry.pool)).preflight
                 if other.counts == "space"
                 and entry.owner.space_for(entry.pool, other.space) is space
@@ -172,31 +172,33 @@ class Preflight:
             if key == here and surge:
                 extra = max(extra, surge)
             name = entry.pool.name if key[0] == here[0] else f"{key[0]}/{entry.pool.name}"
-            text = f"{name} {count}" + (" (max count)" if bounds is not None else "")
-            if extra:
-                text += f" + surge {extra}"
-            if each != 1:
-                text = f"({text}) × {each}" if extra else f"{text} × {each}"
-            parts.append(text)
-            units += (count + extra) * each
-            counted += count + extra
-        if rule.standing_surge and not self.surge_per_pool:
+            parts.append(self._part(name, count, bounds is not None, extra, each, block))
+            total += (count + extra) * each
+        if rule.standing_surge and not self.surge_per_pool and not surge:
             # One surge node in all (Azure/AKS-Construction#701's numbers).
-            extra = 0 if surge else 1
-            if extra:
-                parts.append("surge 1" + (f" × {mine}" if mine != 1 else ""))
-                units += mine
-                counted += 1
-        block = rule.block
-        capacity = space.pool.block_count if block > 1 else space.capacity  # type: ignore[union-attr]
-        if units <= capacity:
+            parts.append(self._part("surge", 1, False, 0, mine, block))
+            total += mine
+        capacity = space.pool.block_count * block if block > 1 else space.capacity  # type: ignore[union-attr]
+        if total <= capacity:
             return None
         where = space.pool.cidr if rule.space is Space.POD_CIDR else f"{space.name} "
         if rule.space is not Space.POD_CIDR:
             where += f"({space.pool.cidr})"
-        total = f"{units} × {block}" if block > 1 else f"{units}"
+        sum_text = f"{total // block} × {block}" if block > 1 and not total % block else f"{total}"
         return (
-            f"{operation} of {nodes} node(s): Pre-allocated IPs {units * block} exceeds IPs "
-            f"available {capacity * block} in {rule.space.label} {where} "
-            f"({' + '.join(parts)} = {total})"
+            f"{operation} of {nodes} node(s): Pre-allocated IPs {total} exceeds IPs "
+            f"available {capacity} in {rule.space.label} {where} "
+            f"({' + '.join(parts)} = {sum_text})"
         )
+
+    @staticmethod
+    def _part(name: str, count: int, autoscaled: bool, extra: int, each: int, block: int) -> str:
+        """One pool's term of the message: its nodes (and surge) × units per node, in the
+        rule's units (/24s, /28s) where they divide evenly, else in addresses."""
+        text = f"{name} {count}" + (" (max count)" if autoscaled else "")
+        if extra:
+            text += f" + surge {extra}"
+        units = each // block if not each % block else each
+        if units != 1:
+            text = f"({text}) × {units}" if extra else f"{text} × {units}"
+        return text
