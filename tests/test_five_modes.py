@@ -29,20 +29,22 @@ def test_five_modes_compared_on_vnet_addresses(tmp_path):
     result = compare(ROOT / "scenarios" / "five-modes.yaml", cnis=FIVE)
     table = result.variants.set_index("variant")
     assert list(table.index) == FIVE
-    assert list(table["vnet_peak_addresses"]) == [192, 400, 455, 8, 8]
+    assert list(table["vnet_peak_addresses"]) == [192, 400, 195, 8, 8]
     assert list(table["pod_cidr_peak_blocks"]) == [0, 0, 0, 8, 8]
-    assert list(table["operations_refused"]) == [1, 0, 0, 0, 0]  # traditional's scale to 8
-    assert list(table["nodes_failed"]) == [0, 0, 1, 0, 0]  # static block's 8th node
+    # The scale to 8: traditional's 8 × 64 = 512 > 251 addresses, static block's
+    # 8 × 4 = 32 > 30 /28s of the /23, both refused by the pre-flight check.
+    assert list(table["operations_refused"]) == [1, 0, 1, 0, 0]
+    assert list(table["nodes_failed"]) == [0, 0, 0, 0, 0]
     assert list(table["pods_waited"]) == [0, 145, 0, 0, 0]
     assert list(table["max_nodes"]) == [3, 10, 7, 251, 251]
-    # Static block counts a /28 as one private address of the VNet: 7 nodes + 28 blocks.
-    assert table.loc["static-block", "vnet_peak_mappings"] == 35
+    # Static block counts a /28 as one private address of the VNet: 3 nodes + 12 blocks.
+    assert table.loc["static-block", "vnet_peak_mappings"] == 15
     spaces = result.table.set_index(["variant", "subnet"])["space"]
     assert spaces[("overlay", "pod_cidr:aks1")] == "pod_cidr"
     assert spaces[("overlay", "nodesubnet")] == "vnet"
     series = result.consumption
     peak = series.groupby("variant", sort=False)["vnet_allocated"].max()
-    assert list(peak) == [192, 400, 455, 8, 8]  # on the 30 s grid, the same peaks
+    assert list(peak) == [192, 400, 195, 8, 8]  # on the 30 s grid, the same peaks
     out = result.save(tmp_path / "five")
     assert {p.name for p in out.iterdir()} == {
         "comparison.csv",
@@ -52,7 +54,7 @@ def test_five_modes_compared_on_vnet_addresses(tmp_path):
         "consumption.png",
         ".ipsim-results.json",
     }
-    assert list(pd.read_csv(out / "variants.csv")["vnet_peak_addresses"]) == [192, 400, 455, 8, 8]
+    assert list(pd.read_csv(out / "variants.csv")["vnet_peak_addresses"]) == [192, 400, 195, 8, 8]
 
 
 def test_every_mode_replays_the_very_same_pods(tmp_path):

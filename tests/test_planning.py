@@ -100,11 +100,12 @@ def test_capacity_chart_spot_checked_by_simulation(tmp_path):
     row = table[(table["mode"] == "traditional") & (table["prefix"] == 24)].iloc[0]
     assert (row["nodes"], row["pods"]) == (8, 240)
     assert (tmp_path / "cap" / "capacity.png").exists()
-    # The simulation agrees: a /24 holds 8 traditional nodes and not a 9th.
-    for nodes, failed in ((8, 0), (9, 1)):
+    # The simulation agrees: a /24 holds 8 traditional nodes and not a 9th (the scale
+    # set then creates none of the 9).
+    for nodes, created in ((8, 8), (9, 0)):
         doc = make_scenario(cni="traditional", nodes=nodes, node_cidr="10.240.0.0/24")
         doc["preflight_checks"] = False
-        assert simulator.run(doc).summary["nodes"]["failed"] == failed
+        assert simulator.run(doc).summary["nodes"]["created"] == created
 
 
 # --- variants ---------------------------------------------------------------------------

@@ -42,11 +42,13 @@ def test_quickstart_dynamic_never_runs_short():
     assert pod["peak_allocated"] == 10 * 65
 
 
-def test_traditional_variant_fills_the_node_subnet():
+def test_traditional_variant_scale_set_refuses_the_whole_scale_up():
+    # 8 new VMs want 8 × 31 = 248 of the 189 free: the scale set creates none.
     summary = simulator.run(SCENARIOS[0].parent / "traditional-scale-up.yaml").summary
     node = summary["subnets"]["nodesubnet"]
-    assert node["peak_allocated"] == 8 * 31
-    assert summary["nodes"]["failed"] == 2
+    assert node["peak_allocated"] == 2 * 31
+    assert (summary["nodes"]["created"], summary["nodes"]["failed"]) == (2, 0)
+    assert summary["operations_refused"] == 1
     assert node["full_at_s"] == 300.0
 
 

@@ -123,6 +123,8 @@ def test_a_fragmented_subnet_runs_out_of_blocks_while_addresses_remain():
             scale(20 + 20 * i, "other", "k", 28 + i),
         )
     ] + [scale(200, "aks1", "s", 1)]
+    # Off: AKS's check would count both pools on the /25 and refuse the kubenet scale-ups.
+    doc["preflight_checks"] = False
     world = World(load_scenario(doc), 0)
     world.run(check=check)
     pods = world.subnets["pods"]

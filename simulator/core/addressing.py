@@ -210,6 +210,11 @@ class SubnetPool:
         """Aligned blocks the subnet has, edge blocks included."""
         return self.network.num_addresses >> self._shift if self._block else 0
 
+    @property
+    def usable_blocks(self) -> int:
+        """Aligned blocks it hands out: without ``edges``, the first and last are not."""
+        return self.block_count if self._edges else max(self.block_count - 2, 0)
+
     def _block_usable(self, index: int) -> bool:
         if self._edges:
             return index < self.block_count
@@ -340,6 +345,11 @@ class CidrBlocks:
     @property
     def free(self) -> int:
         return self.capacity - self.allocated
+
+    @property
+    def usable_blocks(self) -> int:
+        """Every /24 of a pod CIDR is handed out."""
+        return self.block_count
 
     def free_blocks(self) -> int:
         return self.block_count - len(self._blocks)

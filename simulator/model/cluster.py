@@ -174,6 +174,7 @@ class ClusterRuntime:
                 what = f"{need} /{32 - (block - 1).bit_length()} blocks"
             if need <= free:
                 continue
+            state.mark_full()  # the space refused a request, as a failed take does
             message = (
                 f"SubnetIsFull: {_OPERATIONS.get(reason, reason)}: failed to increase capacity "
                 f"of the scale set to {len(self.live_nodes(pool.name)) + vms}: {space.label} "

@@ -178,7 +178,7 @@ class Preflight:
             # One surge node in all (Azure/AKS-Construction#701's numbers).
             parts.append(self._part("surge", 1, False, 0, mine, block))
             total += mine
-        capacity = space.pool.block_count * block if block > 1 else space.capacity  # type: ignore[union-attr]
+        capacity = space.pool.usable_blocks * block if block > 1 else space.capacity  # type: ignore[union-attr]
         if total <= capacity:
             return None
         where = space.pool.cidr if rule.space is Space.POD_CIDR else f"{space.name} "
