@@ -135,3 +135,19 @@ def test_a_manual_scale_of_an_autoscaled_pool_is_refused_at_run_time(scenario_do
     (event,) = [e for e in world.recorder.events if e.kind == "scale_refused"]
     assert "the pool has the cluster autoscaler enabled (1..5)" in event.message
     assert len(cluster.live_nodes("user")) == 2
+
+
+def test_a_dynamic_upgrade_needs_a_primary_and_first_batch_per_surge_node(scenario_doc):
+    # AKS CHANGELOG 2024-04-28: dynamic pool upgrades check the pod subnet's free IPs.
+    # 3 nodes hold 3 × 17 = 51 of a /26's 59: the surge node's 1 + 16 do not fit.
+    doc = scenario_doc(nodes=3, replicas=3, pod_cidr="10.241.0.0/26")
+    doc["timeline"] = [
+        {"at": 60, "upgrade_node_pool": {"cluster": "aks1", "node_pool": "user", "max_surge": 1}}
+    ]
+    result = simulator.run(doc)
+    (message,) = _messages(result, "preflight_refused")
+    assert message == (
+        "InsufficientSubnetSize: upgrade surge of 1 node(s) needs 1 × 17 = 17 free addresses "
+        "in podsubnet, which has 8: short by 9"
+    )
+    assert result.summary["upgrades"][0]["outcome"] == "refused by preflight check"
