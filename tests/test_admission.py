@@ -151,3 +151,18 @@ def test_a_dynamic_upgrade_needs_a_primary_and_first_batch_per_surge_node(scenar
         "in podsubnet, which has 8: short by 9"
     )
     assert result.summary["upgrades"][0]["outcome"] == "refused by preflight check"
+
+
+def test_nodes_not_ready_within_max_node_provision_time_fail_the_scale_up(scenario_doc):
+    # 40 pods on one node of 30 slots: a scale-up at the first scan, whose node takes
+    # 20 min to be Ready; at 15 min (AKS's max-node-provision-time) it counts as failed.
+    doc = scenario_doc(nodes=1, max_pods=30, replicas=40, timings={"node_provision": "20m"})
+    doc["duration"] = "20m"
+    doc["clusters"][0]["node_pools"][0]["autoscaler"] = {"min": 1, "max": 3}
+    result = simulator.run(doc)
+    events = result.events
+    up = events[events["kind"] == "autoscaler_scale_up"]["time_s"].tolist()
+    backoff = events[events["kind"] == "autoscaler_backoff"]["time_s"].tolist()
+    assert up[0] == 0.0 and backoff == [900.0]
+    deleted = events[events["kind"] == "node_deleted"]["time_s"].tolist()
+    assert deleted == [900.0]
