@@ -69,7 +69,7 @@ def test_utilization_shows_the_harm(harmed, tmp_path):
     labels = pod_ax.get_legend_handles_labels()[1]
     assert {"assigned to pods", "headroom (free)", "refused"} <= set(labels)
     assert "usable capacity 59" in labels and pod_ax.get_ylim()[1] > 59
-    assert "action (scale, rollout, upgrade)" in labels
+    assert "action (scale, rollout, upgrade, node pool)" in labels
     # The harm panel, with whole-number ticks; every legend right of its axes.
     assert pods_ax.get_title(loc="left").startswith("pods waiting for an address (at most")
     for ax in fig.axes:

@@ -150,15 +150,16 @@ def test_shorter_timings_shorten_every_round():
     assert result.summary["upgrades"][0]["end_s"] == 210.0
 
 
-def test_a_max_surge_of_0_is_refused():
-    # A surge of 0 would make batches of no node: the scenario is refused up front.
+def test_a_max_surge_of_0_with_no_max_unavailable_is_refused():
+    # No surge and nothing in place would upgrade no node: refused up front.
     doc = make_scenario(cni="traditional", nodes=2, max_pods=30, replicas=10)
     doc["timeline"] = [_upgrade(0)]
     with pytest.raises(simulator.ScenarioError) as err:
         simulator.load_scenario(doc)
     assert str(err.value) == (
-        "timeline[0].upgrade_node_pool.max_surge: must be at least 1 node or a percentage "
-        "above 0% (got 0)"
+        "timeline[0].upgrade_node_pool: max_surge and max_unavailable cannot both be 0: no "
+        "node would be upgraded (max_surge: nodes replaced by new ones, max_unavailable: "
+        "nodes upgraded in place)"
     )
 
 

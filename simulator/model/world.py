@@ -13,13 +13,14 @@ from simulator.model.autoscaler import ClusterAutoscaler
 from simulator.model.clock import TickBus, collector_paused
 from simulator.model.cluster import ClusterRuntime
 from simulator.model.context import ModelContext
+from simulator.model.pool_actions import delete_pool, replace_pool
 from simulator.model.recorder import Recorder
 from simulator.model.streams import Streams
 from simulator.model.subnets import POD_CIDR, SubnetState, VnetUsage, pod_cidr_space
 from simulator.model.tripwire import RunStopped, Tripwire
 from simulator.model.upgrade import upgrade
 from simulator.model.workloads.deployment import DeploymentController
-from simulator.scenario.models import Scenario, TimelineEvent
+from simulator.scenario.models import NodePool, Scenario, TimelineEvent
 
 __all__ = ["World"]
 
@@ -71,6 +72,14 @@ class World:
                     name, cluster.pod_cidr, "", self.env, pool=pool, space=POD_CIDR
                 )
         self.clusters: dict[str, ClusterRuntime] = {}
+        # The pools the timeline adds, per cluster (set up with the cluster's own).
+        self.later_pools: dict[str, list[NodePool]] = {c.name: [] for c in scenario.clusters}
+        for event in scenario.timeline:
+            if event.add_node_pool is not None:
+                self.later_pools[event.add_node_pool.cluster].append(event.add_node_pool.node_pool)
+            if event.replace_node_pool is not None:
+                act = event.replace_node_pool
+                self.later_pools[act.cluster].append(act.with_)
         self.streams = Streams(seed)
         ticks = TickBus(self.env)
         for order, cluster in enumerate(scenario.clusters):
@@ -93,8 +102,10 @@ class World:
                 preflight=scenario.preflight_checks,
                 surge_per_pool=scenario.preflight_surge == "per_pool",
                 folder=scenario.folder or os.getcwd(),
+                later_pools=self.later_pools[cluster.name],
             )
-            if any(p.autoscaler is not None for p in cluster.node_pools):
+            every = [*cluster.node_pools, *self.later_pools[cluster.name]]
+            if any(p.autoscaler is not None for p in every):
                 runtime.autoscaler = ClusterAutoscaler(runtime, cluster.autoscaler_profile)
             self.clusters[cluster.name] = runtime
         self.workload_cluster = {w.name: w.cluster for w in scenario.workloads}
@@ -115,7 +126,7 @@ class World:
         CIDRs in cluster order."""
         used: set[str] = set()
         for cluster in self.scenario.clusters:
-            for pool in cluster.node_pools:
+            for pool in [*cluster.node_pools, *self.later_pools[cluster.name]]:
                 used.add(pool.node_subnet)
                 if pool.pod_subnet:
                     used.add(pool.pod_subnet)
@@ -198,6 +209,15 @@ class World:
         if event.upgrade_node_pool is not None:
             act = event.upgrade_node_pool
             self.env.process(upgrade(self.clusters[act.cluster], act))
+        if event.add_node_pool is not None:
+            act = event.add_node_pool
+            self.clusters[act.cluster].add_pool(act.node_pool)
+        if event.delete_node_pool is not None:
+            act = event.delete_node_pool
+            self.env.process(delete_pool(self.clusters[act.cluster], act.node_pool))
+        if event.replace_node_pool is not None:
+            act = event.replace_node_pool
+            self.env.process(replace_pool(self.clusters[act.cluster], act.node_pool, act.with_))
         if event.expand_pod_cidr is not None:
             act = event.expand_pod_cidr
             space = self.subnets[pod_cidr_space(act.cluster)]
