@@ -81,7 +81,6 @@ class ClusterRuntime:
         self._schedule_queued = False
         self.autoscaler = None  # set by the world when a pool has autoscaler bounds
         self.upgrades: list[dict[str, object]] = []
-        self.pool_operations: list[dict[str, object]] = []  # adds, deletes, replacements
 
     # --- node pools ---------------------------------------------------------------
 

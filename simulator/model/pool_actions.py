@@ -8,7 +8,7 @@ delete it (Azure/AKS#1790, #1574). Adding goes through the pre-flight check
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from simulator.model.cluster import ClusterRuntime
@@ -46,15 +46,6 @@ def delete_pool(cluster: ClusterRuntime, name: str):
     together and deleted."""
     cluster.unlist_pool(name)
     nodes = cluster.live_nodes(name)
-    record: dict[str, Any] = {
-        "cluster": cluster.spec.name,
-        "operation": "delete",
-        "node_pool": name,
-        "start_s": cluster.env.now,
-        "end_s": None,
-        "outcome": "running",
-    }
-    cluster.pool_operations.append(record)
     cluster.ctx.recorder.event(
         "node_pool_deleted",
         f"{len(nodes)} nodes cordoned, drained and deleted",
@@ -62,7 +53,6 @@ def delete_pool(cluster: ClusterRuntime, name: str):
         node_pool=name,
     )
     yield from _drain_and_delete(cluster, nodes, one_by_one=False)
-    record.update(end_s=cluster.env.now, outcome="complete")
 
 
 def replace_pool(cluster: ClusterRuntime, old: str, new: NodePool):
@@ -70,16 +60,6 @@ def replace_pool(cluster: ClusterRuntime, old: str, new: NodePool):
     drain them one by one and delete the pool. A new pool the pre-flight check refuses,
     or whose nodes cannot all be created, stops the replacement: the old pool stays."""
     env = cluster.env
-    record: dict[str, Any] = {
-        "cluster": cluster.spec.name,
-        "operation": "replace",
-        "node_pool": old,
-        "with": new.name,
-        "start_s": env.now,
-        "end_s": None,
-        "outcome": "running",
-    }
-    cluster.pool_operations.append(record)
     cluster.ctx.recorder.event(
         "node_pool_replace_started",
         f"{old} -> {new.name} ({new.count} nodes, max pods {new.max_pods}, "
@@ -89,7 +69,6 @@ def replace_pool(cluster: ClusterRuntime, old: str, new: NodePool):
     )
 
     def stop(why: str) -> None:
-        record.update(end_s=env.now, outcome=f"failed: {why}")
         cluster.ctx.recorder.event(
             "node_pool_replace_failed",
             f"{old} stays: {why}",
@@ -107,7 +86,6 @@ def replace_pool(cluster: ClusterRuntime, old: str, new: NodePool):
         return
     cluster.unlist_pool(old)
     yield from _drain_and_delete(cluster, cluster.live_nodes(old), one_by_one=True)
-    record.update(end_s=env.now, outcome="complete")
     cluster.ctx.recorder.event(
         "node_pool_replaced",
         f"{old} deleted, {new.name} runs its workloads",
