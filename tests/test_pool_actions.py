@@ -8,6 +8,7 @@ a drained node is deleted 60 s later.
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import pytest
 
@@ -294,3 +295,27 @@ def test_an_unknown_cluster_in_a_pool_action_is_refused():
     assert _refusal(doc) == (
         "timeline[0].delete_node_pool.cluster: no cluster named 'aks2'; did you mean 'aks1'?"
     )
+
+
+def test_scenario_blue_green_migration():
+    result = simulator.run(
+        Path(__file__).resolve().parent.parent / "scenarios/blue-green-migration.yaml"
+    )
+    subnets = result.summary["subnets"]
+    # dyn's 3 nodes and blocks' 3 side by side in the node subnet from 5 to 10.5 min.
+    assert (subnets["nodesubnet"]["peak_allocated"], subnets["nodesubnet"]["final_allocated"]) == (
+        6,
+        3,
+    )
+    assert subnets["pods-dyn"]["final_allocated"] == 0
+    # 3 nodes × 4 /28 blocks, from their creation, through the in-place upgrade.
+    assert (
+        subnets["pods-blocks"]["peak_allocated"],
+        subnets["pods-blocks"]["final_allocated"],
+    ) == (192, 192)
+    deleted = result.nodes[result.nodes["node_pool"] == "dyn"]["deleted_s"]
+    assert set(deleted) == {630.0}
+    (upgrade,) = result.summary["upgrades"]
+    assert (upgrade["end_s"], upgrade["outcome"]) == (1200.0 + 3 * 210, "complete")
+    assert upgrade["peak_allocated"] == {"nodesubnet": 3, "pods-blocks": 192}
+    assert result.summary["verdict"] == "PASS"
