@@ -49,6 +49,10 @@ def upgrade(cluster: ClusterRuntime, act: UpgradeNodePool):
     # Percentages of the pool round up (AKS's API reference); neither exceeds the pool.
     surge = min(resolve_count(act.max_surge, n, round_up=True), n)
     unavailable = min(resolve_count(act.max_unavailable, n, round_up=True), n)
+    if not surge and not unavailable:
+        # Percentages too small to round up to a node on this pool: at least one node at
+        # a time, as AKS's surge is (both 0 as written is refused when loading).
+        surge = min(1, n)
     record: dict[str, Any] = {
         "cluster": cluster.spec.name,
         "node_pool": pool.name,
