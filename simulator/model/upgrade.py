@@ -88,7 +88,8 @@ def upgrade(cluster: ClusterRuntime, act: UpgradeNodePool):
         surge = _fell_back(cluster, record, "the pre-flight check refused it")
     cluster.ctx.recorder.event(
         "upgrade_started",
-        f"{n} nodes, max surge {surge}, max unavailable {unavailable}",
+        f"{n} nodes, max surge {surge}"
+        + (f", max unavailable {unavailable}" if unavailable else ""),
         cluster=cluster.spec.name,
         node_pool=pool.name,
     )
@@ -149,7 +150,10 @@ def upgrade(cluster: ClusterRuntime, act: UpgradeNodePool):
         yield env.timeout(back_at - env.now)
     record.update(end_s=env.now, outcome="complete")
     cluster.ctx.recorder.event(
-        "upgrade_complete", "every node upgraded", cluster=cluster.spec.name, node_pool=pool.name
+        "upgrade_complete",
+        "every node upgraded" if unavailable else "every node replaced",
+        cluster=cluster.spec.name,
+        node_pool=pool.name,
     )
 
 
