@@ -115,6 +115,7 @@ def upgrade(cluster: ClusterRuntime, act: UpgradeNodePool):
         ready_at = max(back_at, env.now + timings.node_provision if fresh else env.now)
         if ready_at > env.now:  # new nodes created together are Ready together
             yield env.timeout(ready_at - env.now)
+        planned = bool(replaced)  # its nodes may have gone meanwhile (a scale-down)
         replaced = [n for n in replaced if n.alive]
         in_place = [n for n in in_place if n.alive]
         longest = max((cluster.drain_node(node) for node in replaced + in_place), default=0.0)
@@ -136,7 +137,7 @@ def upgrade(cluster: ClusterRuntime, act: UpgradeNodePool):
         for node in in_place:
             cluster.ctx.after(timings.node_reimage, cluster.reimage_node, node)
         fresh = []
-        if replaced:
+        if planned:
             yield env.timeout(timings.node_delete)
             for node in replaced:
                 if node.alive:
