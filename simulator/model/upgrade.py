@@ -45,20 +45,20 @@ def upgrade(cluster: ClusterRuntime, act: UpgradeNodePool):
     env = cluster.env
     pool = cluster.pools[act.node_pool]
     old = cluster.live_nodes(pool.name)
-    n = len(old)
+    size = len(old)
     # Percentages of the pool round up (AKS's API reference); neither exceeds the pool.
-    surge = min(resolve_count(act.max_surge, n, round_up=True), n)
-    unavailable = min(resolve_count(act.max_unavailable, n, round_up=True), n)
+    surge = min(resolve_count(act.max_surge, size, round_up=True), size)
+    unavailable = min(resolve_count(act.max_unavailable, size, round_up=True), size)
     if not surge and not unavailable:
         # Percentages too small to round up to a node on this pool: at least one node at
         # a time, as AKS's surge is (both 0 as written is refused when loading).
-        surge = min(1, n)
+        surge = min(1, size)
     record: dict[str, Any] = {
         "cluster": cluster.spec.name,
         "node_pool": pool.name,
         "start_s": env.now,
         "end_s": None,
-        "nodes": n,
+        "nodes": size,
         "max_surge": surge,
         "max_unavailable": unavailable,
         "surge_fallback": False,
@@ -88,14 +88,14 @@ def upgrade(cluster: ClusterRuntime, act: UpgradeNodePool):
         surge = _fell_back(cluster, record, "the pre-flight check refused it")
     cluster.ctx.recorder.event(
         "upgrade_started",
-        f"{n} nodes, max surge {surge}"
+        f"{size} nodes, max surge {surge}"
         + (f", max unavailable {unavailable}" if unavailable else ""),
         cluster=cluster.spec.name,
         node_pool=pool.name,
     )
     timings = cluster.timings
     fresh = [cluster.add_node(pool, timings.node_provision, upgraded=True) for _ in range(surge)]
-    if fallback and surge > 1 and any(n.failed for n in fresh):
+    if fallback and surge > 1 and any(node.failed for node in fresh):
         # The scale set could not take the surge: none of it stays, one node is tried.
         for node in fresh:
             if node.alive:
@@ -107,7 +107,7 @@ def upgrade(cluster: ClusterRuntime, act: UpgradeNodePool):
     back_at = env.now  # when the nodes reimaged in place are Ready again
     for k, (replaced, in_place) in enumerate(batches):
         left = sum(len(r) + len(i) for r, i in batches[k:])
-        if any(n.failed for n in fresh):
+        if any(node.failed for node in fresh):
             # AKS stops an upgrade whose new node cannot be created (SubnetIsFull); the
             # nodes not yet drained stay on the old image.
             stop("failed: a new node could not be created", "a new node could not be created", left)
@@ -116,8 +116,8 @@ def upgrade(cluster: ClusterRuntime, act: UpgradeNodePool):
         if ready_at > env.now:  # new nodes created together are Ready together
             yield env.timeout(ready_at - env.now)
         planned = bool(replaced)  # its nodes may have gone meanwhile (a scale-down)
-        replaced = [n for n in replaced if n.alive]
-        in_place = [n for n in in_place if n.alive]
+        replaced = [node for node in replaced if node.alive]
+        in_place = [node for node in in_place if node.alive]
         longest = max((cluster.drain_node(node) for node in replaced + in_place), default=0.0)
         # Eviction waits for each pod's termination grace: a pod that takes longer than
         # the timeout fails the drain. Otherwise the drain takes ``node_drain``, the

@@ -1,8 +1,9 @@
 """Cross-field rules of a scenario, checked the way Azure and AKS would refuse them.
 
 Reference: reference/azure-cni.md §1 (subnets), §3 (max pods), §4 (pod subnet), §8
-(static block), §9 (pod CIDRs, node limits). Each failure raises :class:`ScenarioError`
-naming the dotted field path, the value and the rule.
+(static block), §9 (pod CIDRs, node limits), §10 (upgrades, pools added and replaced).
+Each failure raises :class:`ScenarioError` naming the dotted field path, the value and
+the rule.
 """
 
 from __future__ import annotations
@@ -18,12 +19,7 @@ from simulator.core.modes import MODES, ModeSpec, NodeLoad, Space, simulated_mod
 from simulator.core.units import format_duration
 from simulator.core.vm_sizes import VM_SIZES, pool_allocatable, pool_gpus
 from simulator.errors import Name, ScenarioError, item_keys
-from simulator.scenario.models import (
-    TIMELINE_ACTIONS,
-    Cluster,
-    NodePool,
-    Scenario,
-)
+from simulator.scenario.models import TIMELINE_ACTIONS, Cluster, NodePool, Scenario
 from simulator.scenario.workloads import KIND_KEYS, KINDS, Workload
 
 __all__ = ["SubnetRef", "resolve", "subnet_index"]
