@@ -319,3 +319,28 @@ def test_scenario_blue_green_migration():
     assert (upgrade["end_s"], upgrade["outcome"]) == (1200.0 + 3 * 210, "complete")
     assert upgrade["peak_allocated"] == {"nodesubnet": 3, "pods-blocks": 192}
     assert result.summary["verdict"] == "PASS"
+
+
+def test_an_added_autoscaled_pool_is_scaled_until_it_is_deleted():
+    # 80 pods need 3 nodes of max pods 30: the autoscaler takes the new pool from 1 to 3
+    # as soon as it exists; once deleted, nothing scales it again and its pods wait.
+    doc = make_scenario(nodes=1, max_pods=30, replicas=0, duration="30m")
+    doc["workloads"].append({"name": "api", "cluster": "aks1", "node_pool": "auto", "replicas": 80})
+    pool = {
+        "name": "auto",
+        "count": 1,
+        "max_pods": 30,
+        "node_subnet": "nodesubnet",
+        "autoscaler": {"min": 1, "max": 5},
+    }
+    doc["timeline"] = [
+        _add(pool),
+        {"at": "20m", "delete_node_pool": {"cluster": "aks1", "node_pool": "auto"}},
+    ]
+    result = simulator.run(doc)
+    assert _events(result, "autoscaler_scale_up", "node_pool_deleted") == [
+        [60.0, "autoscaler_scale_up", "auto", "1 -> 3 nodes"],
+        [1200.0, "node_pool_deleted", "auto", "3 nodes cordoned, drained and deleted"],
+    ]
+    assert result.summary["nodes"]["alive_at_end"] == 1
+    assert result.summary["pods"]["pending_at_end"] == 80
