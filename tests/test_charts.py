@@ -69,7 +69,7 @@ def test_utilization_shows_the_harm(harmed, tmp_path):
     labels = pod_ax.get_legend_handles_labels()[1]
     assert {"assigned to pods", "headroom (free)", "refused"} <= set(labels)
     assert "usable capacity 59" in labels and pod_ax.get_ylim()[1] > 59
-    assert "action (scale, rollout, upgrade)" in labels
+    assert "action (scale, rollout, upgrade, node pool)" in labels
     # The harm panel, with whole-number ticks; every legend right of its axes.
     assert pods_ax.get_title(loc="left").startswith("pods waiting for an address (at most")
     for ax in fig.axes:
@@ -147,3 +147,22 @@ def test_capacity_chart_tells_the_modes_apart(tmp_path):
     assert len({line.get_marker() for line in lines}) == len(lines)
     assert len({line.get_linestyle() for line in lines}) >= min(len(lines), 4)
     assert "dynamic (same as traditional)" in [line.get_label() for line in lines]
+
+
+def test_pool_actions_are_marked_as_actions(tmp_path):
+    # Only pool actions on the timeline: an add at 1 min, a replacement at 2 min, a
+    # deletion at 3 min; each is an action marker on every panel.
+    doc = make_scenario(cni="traditional", nodes=2, max_pods=30, replicas=10)
+    doc["network"]["vnets"][0]["subnets"].append({"name": "nodes2", "cidr": "10.242.0.0/24"})
+    pool = {"name": "extra", "count": 1, "max_pods": 30, "node_subnet": "nodes2"}
+    new = {"name": "user2", "count": 2, "max_pods": 50, "node_subnet": "nodes2"}
+    doc["timeline"] = [
+        {"at": "1m", "add_node_pool": {"cluster": "aks1", "node_pool": pool}},
+        {"at": "2m", "replace_node_pool": {"cluster": "aks1", "node_pool": "user", "with": new}},
+        {"at": "3m", "delete_node_pool": {"cluster": "aks1", "node_pool": "extra"}},
+    ]
+    result = simulator.run(doc)
+    fig = plot_utilization(result.subnets, result.events, "t", tmp_path / "u.png")
+    for ax in fig.axes:
+        (marks,) = [line for line in ax.get_lines() if line.get_label().startswith("action (")]
+        assert list(marks.get_xdata()) == [1.0, 2.0, 3.0]  # minutes

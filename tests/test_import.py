@@ -304,7 +304,10 @@ def test_the_command_writes_a_commented_scenario_that_validates(tmp_path):
     assert text.startswith("# Written by ipsim import")
     assert "# list-usage: 12 in use - 5 held by the clusters' nodes = 7 held by other" in text
     assert "# upgrade settings: maxSurge 33%, maxUnavailable 0" in text
-    assert "#   - {at: 10m, upgrade_node_pool: {cluster: aks1, node_pool: user, max_surge:" in text
+    assert (
+        '#   - {at: 10m, upgrade_node_pool: {cluster: aks1, node_pool: user, max_surge: "33%", '
+        "max_unavailable: 0, drain_timeout: 30m, node_soak: 0m}}" in text
+    )
     assert yaml.safe_load(text)["clusters"][0]["cni"] == "dynamic"
     assert CliRunner().invoke(cli, ["validate", str(out)]).exit_code == 0
     again = CliRunner().invoke(cli, args)

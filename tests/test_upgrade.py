@@ -150,15 +150,16 @@ def test_shorter_timings_shorten_every_round():
     assert result.summary["upgrades"][0]["end_s"] == 210.0
 
 
-def test_a_max_surge_of_0_is_refused():
-    # A surge of 0 would make batches of no node: the scenario is refused up front.
+def test_a_max_surge_of_0_with_no_max_unavailable_is_refused():
+    # No surge and nothing in place would upgrade no node: refused up front.
     doc = make_scenario(cni="traditional", nodes=2, max_pods=30, replicas=10)
     doc["timeline"] = [_upgrade(0)]
     with pytest.raises(simulator.ScenarioError) as err:
         simulator.load_scenario(doc)
     assert str(err.value) == (
-        "timeline[0].upgrade_node_pool.max_surge: must be at least 1 node or a percentage "
-        "above 0% (got 0)"
+        "timeline[0].upgrade_node_pool: max_surge and max_unavailable cannot both be 0: no "
+        "node would be upgraded (max_surge: nodes replaced by new ones, max_unavailable: "
+        "nodes upgraded in place)"
     )
 
 
@@ -262,3 +263,172 @@ def test_scenario_upgrade_surge_tight_subnet_peaks_at_248_of_251():
     assert first["peak_allocated"] == {"nodesubnet": 248}
     assert second["outcome"] == "refused by preflight check"
     assert result.summary["subnets"]["nodesubnet"]["min_free"] == 3
+
+
+def _upgrade_with(at="1m", **settings):
+    return {"at": at, "upgrade_node_pool": {"cluster": "aks1", "node_pool": "user", **settings}}
+
+
+@pytest.mark.parametrize(("nodes", "surge"), [(3, 1), (10, 1), (12, 2), (25, 3)])
+def test_the_default_max_surge_is_10_percent_rounded_up(nodes, surge):
+    # AKS's API: "If not specified, the default is 10%"; fractional nodes round up.
+    doc = make_scenario(cni="overlay", nodes=nodes, max_pods=30, duration="2m")
+    doc["timeline"] = [_upgrade_with()]
+    result = simulator.run(doc)
+    (upgrade,) = result.summary["upgrades"]
+    assert (upgrade["max_surge"], upgrade["max_unavailable"]) == (surge, 0)
+    created = result.events[(result.events["kind"] == "node_created")]
+    assert (created["time_s"] == 60.0).sum() == surge
+
+
+def test_max_unavailable_upgrades_in_place_with_no_new_vm_and_no_new_address():
+    # Surge 0, max unavailable 1: each node is drained (30 s) and reimaged (180 s) in
+    # turn, a round of 210 s; the subnet never holds more than the pool's 3 × 31.
+    doc = make_scenario(cni="traditional", nodes=3, max_pods=30, replicas=60, duration="20m")
+    doc["timeline"] = [_upgrade_with(max_surge=0, max_unavailable=1)]
+    result = simulator.run(doc)
+    kinds = ("node_created", "node_drained", "node_reimaged", "node_deleted")
+    events = result.events[result.events["kind"].isin(kinds) & (result.events["time_s"] > 0)]
+    steps = [(t, k, int(n[-6:])) for t, k, n in events[["time_s", "kind", "node"]].values]
+    assert steps == [
+        (60.0, "node_drained", 0),
+        (270.0, "node_reimaged", 0),  # drain 30 s + reimage 180 s
+        (270.0, "node_drained", 1),
+        (480.0, "node_reimaged", 1),
+        (480.0, "node_drained", 2),
+        (690.0, "node_reimaged", 2),
+    ]
+    (upgrade,) = result.summary["upgrades"]
+    assert (upgrade["end_s"], upgrade["outcome"], upgrade["max_surge"]) == (690.0, "complete", 0)
+    assert upgrade["peak_allocated"] == {"nodesubnet": 3 * 31}
+    assert result.summary["nodes"]["created"] == 3
+    assert set(result.nodes["status"]) == {"ready"}
+    assert result.summary["pods"]["running_at_end"] == 60
+
+
+def test_surge_and_max_unavailable_together_replace_some_and_reimage_others():
+    # 4 nodes, surge 1, max unavailable 1: rounds of ([replaced], [in place]) = ([0], [1])
+    # and ([2], [3]). Two new VMs in all: the surge node (60 s) and node 0's replacement
+    # (330 s); the second round waits for it (Ready at 510 s) and the last reimage ends at
+    # 540 + 180 = 720 s.
+    doc = make_scenario(cni="traditional", nodes=4, max_pods=30, replicas=40, duration="20m")
+    doc["timeline"] = [_upgrade_with(max_surge=1, max_unavailable=1)]
+    result = simulator.run(doc)
+    kinds = ("node_created", "node_drained", "node_reimaged", "node_deleted")
+    events = result.events[result.events["kind"].isin(kinds) & (result.events["time_s"] > 0)]
+    steps = [(t, k, int(n[-6:])) for t, k, n in events[["time_s", "kind", "node"]].values]
+    assert steps == [
+        (60.0, "node_created", 4),
+        (240.0, "node_drained", 0),
+        (240.0, "node_drained", 1),
+        (330.0, "node_deleted", 0),
+        (330.0, "node_created", 5),
+        (450.0, "node_reimaged", 1),
+        (510.0, "node_drained", 2),
+        (510.0, "node_drained", 3),
+        (600.0, "node_deleted", 2),
+        (720.0, "node_reimaged", 3),
+    ]
+    (upgrade,) = result.summary["upgrades"]
+    assert (upgrade["end_s"], upgrade["outcome"]) == (720.0, "complete")
+    assert upgrade["peak_allocated"] == {"nodesubnet": 5 * 31}
+    assert result.summary["nodes"]["alive_at_end"] == 4
+
+
+def test_node_soak_waits_after_each_drain():
+    # Surge 1, 2 nodes, soak 1 min: a round is 180 + 30 + 60 + 60 = 330 s.
+    doc = make_scenario(cni="traditional", nodes=2, max_pods=30, replicas=10, duration="20m")
+    doc["timeline"] = [_upgrade_with(max_surge=1, node_soak="1m")]
+    result = simulator.run(doc)
+    assert _steps(result) == [
+        (60.0, "node_created", 2),
+        (240.0, "node_drained", 0),
+        (390.0, "node_deleted", 0),  # drain 30 s + soak 60 s + delete 60 s
+        (390.0, "node_created", 3),
+        (570.0, "node_drained", 1),
+        (720.0, "node_deleted", 1),
+    ]
+    assert result.summary["upgrades"][0]["end_s"] == 60.0 + 2 * 330
+
+
+def test_a_drain_longer_than_the_drain_timeout_fails_the_upgrade():
+    # Pods with a 5 min termination grace, a 2 min drain timeout: the first drain (240 s)
+    # times out at 360 s; the surge node stays, the other old node keeps its old image.
+    doc = make_scenario(
+        cni="traditional", nodes=2, max_pods=30, replicas=10, duration="20m", grace="5m"
+    )
+    doc["timeline"] = [_upgrade_with(max_surge=1, drain_timeout="2m")]
+    result = simulator.run(doc)
+    (upgrade,) = result.summary["upgrades"]
+    assert (upgrade["end_s"], upgrade["outcome"]) == (360.0, "failed: drain timeout")
+    failed = result.events[result.events["kind"] == "upgrade_failed"]
+    assert failed[["time_s", "message"]].values.tolist() == [
+        [
+            360.0,
+            "stopped with 2 old node(s) left: draining took longer than the drain timeout "
+            "(120 s): pods with a termination grace of 300 s",
+        ]
+    ]
+    assert not (result.events["kind"] == "node_deleted").any()
+
+
+def _tight_135(surge, preflight=True, version="1.35"):
+    doc = make_scenario(
+        cni="traditional",
+        nodes=7,
+        max_pods=30,
+        replicas=70,
+        node_cidr="10.240.0.0/24",
+        duration="40m",
+    )
+    doc["clusters"][0]["kubernetes_version"] = version
+    doc["timeline"] = [_upgrade(surge)]
+    doc["preflight_checks"] = preflight
+    return simulator.run(doc)
+
+
+def test_from_1_35_a_refused_surge_is_retried_with_a_surge_of_1():
+    # Surge 2 needs 60 free addresses, the /24 has 34: refused; 1.35 retries with 1
+    # (30 <= 34), which goes through as the plain surge-1 upgrade does.
+    result = _tight_135(2)
+    (upgrade,) = result.summary["upgrades"]
+    assert (upgrade["max_surge"], upgrade["surge_fallback"], upgrade["outcome"]) == (
+        1,
+        True,
+        "complete",
+    )
+    assert upgrade["end_s"] == 60.0 + 7 * 270
+    fallback = result.events[result.events["kind"] == "upgrade_surge_fallback"]
+    assert fallback[["time_s", "message"]].values.tolist() == [
+        [60.0, "max surge 2 -> 1: the pre-flight check refused it"]
+    ]
+    assert upgrade["peak_allocated"] == {"nodesubnet": 248}
+
+
+def test_before_1_35_a_refused_surge_is_not_retried():
+    result = _tight_135(2, version="1.34")
+    (upgrade,) = result.summary["upgrades"]
+    assert (upgrade["outcome"], upgrade["surge_fallback"]) == ("refused by preflight check", False)
+
+
+def test_from_1_35_a_surge_the_subnet_cannot_hold_is_retried_with_one_node():
+    # No pre-flight check: surge node 7 fits, node 8 fails (SubnetIsFull). The surge is
+    # all or nothing: node 7 goes again, one surge node (9) is tried, and fits.
+    result = _tight_135(2, preflight=False)
+    assert _steps(result)[:4] == [
+        (60.0, "node_created", 7),
+        (60.0, "node_failed", 8),
+        (60.0, "node_deleted", 7),
+        (60.0, "node_created", 9),
+    ]
+    (upgrade,) = result.summary["upgrades"]
+    assert (upgrade["max_surge"], upgrade["outcome"]) == (1, "complete")
+    assert result.summary["nodes"]["alive_at_end"] == 7
+
+
+def test_kubernetes_version_must_be_a_version():
+    doc = make_scenario()
+    doc["clusters"][0]["kubernetes_version"] = "latest"
+    with pytest.raises(simulator.ScenarioError) as err:
+        simulator.load_scenario(doc)
+    assert str(err.value).startswith("clusters[aks1].kubernetes_version: ")

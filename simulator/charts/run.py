@@ -28,6 +28,9 @@ ACTION_KINDS = (
     "workload_scaled",
     "rollout_started",
     "upgrade_started",
+    "node_pool_added",
+    "node_pool_deleted",
+    "node_pool_replace_started",
     "autoscaler_scale_up",
     "autoscaler_scale_down",
 )
@@ -71,7 +74,7 @@ def _marks(ax: Axes, events: pd.DataFrame, subnet: str | None, scale: float) -> 
         actions["time_s"] / scale,
         colour="0.35",
         marker="v",
-        label="action (scale, rollout, upgrade)",
+        label="action (scale, rollout, upgrade, node pool)",
         line=len(actions) <= 60,
     )
     refused = events[events["kind"].isin(REFUSAL_KINDS)]

@@ -9,6 +9,8 @@ cancellation a state check and lets many pods stay cheap. Workload controllers
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
+from dataclasses import replace
 
 from simulator.core.modes import Space, mode_spec
 from simulator.core.vm_sizes import pool_allocatable, pool_gpus
@@ -42,19 +44,26 @@ class ClusterRuntime:
         surge_per_pool: bool = False,
         book: PoolBook | None = None,
         folder: str = ".",
+        later_pools: Sequence[NodePool] = (),
     ) -> None:
+        """``later_pools``: the pools the timeline adds (``add_node_pool``,
+        ``replace_node_pool``), so that every mode and pool is set up from the start."""
         self.ctx = ctx
         self.env = ctx.env
+        # The cluster as it stands: ``node_pools`` are the pools that exist now.
         self.spec: Cluster = ctx.cluster
         self.timings = self.spec.timings
+        every = [*self.spec.node_pools, *later_pools]
         # One strategy per CNI mode the cluster's pools run (AKS sets a pod-subnet
-        # cluster's allocation mode per pool), and the one of each pool.
+        # cluster's allocation mode per pool), and the one of each pool. A mode sets up
+        # its subnets from the pools it is given: every pool of the run.
+        modes_ctx = replace(ctx, cluster=self.spec.model_copy(update={"node_pools": every}))
         self.modes: dict[str, CniMode] = {}
         self._pool_mode: dict[str, CniMode] = {}
-        for pool in self.spec.node_pools:
+        for pool in every:
             name = self.spec.pool_mode(pool)
             if name not in self.modes:
-                self.modes[name] = strategy_for(name)(ctx)
+                self.modes[name] = strategy_for(name)(modes_ctx)
             self._pool_mode[pool.name] = self.modes[name]
         self.subnets = ctx.subnets
         self.streams = streams
@@ -64,10 +73,11 @@ class ClusterRuntime:
         self.preflight = (
             Preflight(self, surge_per_pool=surge_per_pool, book=book) if preflight else None
         )
+        # Every pool of the run, deleted ones too (their records stay).
         self.pools: dict[str, NodePool] = {p.name: p for p in self.spec.node_pools}
         self.nodes: list[Node] = []
         self.nodes_for: dict[str, list[Node]] = {p.name: [] for p in self.spec.node_pools}
-        self.index = NodeIndex(self.pools, self.spec.scheduling)
+        self.index = NodeIndex([p.name for p in every], self.spec.scheduling)
         self.pods: list[Pod] = []
         self.pending: dict[Pod, None] = {}  # insertion-ordered FIFO of unbound pods
         self.controllers: dict[str, Controller] = {}
@@ -212,6 +222,45 @@ class ClusterRuntime:
         self.autoscaler.pool_changed(changed)
         return True
 
+    def add_pool(self, pool: NodePool, operation: str = "add") -> bool:
+        """Create ``pool`` and its nodes, through the pre-flight check as AKS's node pool
+        add is; False (and nothing changed) when the check refuses it."""
+        self.pools[pool.name] = pool
+        self.nodes_for[pool.name] = []
+        self.spec = self.spec.model_copy(update={"node_pools": [*self.spec.node_pools, pool]})
+        if pool.count and not self.preflight_ok(pool, pool.count, f"node pool {operation}"):
+            self.unlist_pool(pool.name)
+            return False
+        if self.scale_set_refusal(pool, pool.count, f"node pool {operation}") is not None:
+            self.unlist_pool(pool.name)
+            return False
+        if self.preflight is not None:
+            self.preflight.accepted(pool, pool.count)
+        if self.autoscaler is not None and pool.autoscaler is not None:
+            self.autoscaler.pool_changed(pool)
+        for daemonset in self.daemonsets:
+            daemonset.pool_added(pool.name)
+        self.ctx.recorder.event(
+            "node_pool_added",
+            f"{pool.count} nodes, max pods {pool.max_pods}, {self.spec.pool_mode(pool)}",
+            cluster=self.spec.name,
+            node_pool=pool.name,
+        )
+        for _ in range(pool.count):
+            self.add_node(pool, provision=self.timings.node_provision)
+        return True
+
+    def unlist_pool(self, name: str) -> None:
+        """``name`` is no pool of the cluster any more: no checks count it, no
+        autoscaler scales it (its nodes and records stay)."""
+        self.spec = self.spec.model_copy(
+            update={"node_pools": [p for p in self.spec.node_pools if p.name != name]}
+        )
+        if self.preflight is not None:
+            self.preflight.forget(name)
+        if self.autoscaler is not None:
+            self.autoscaler.pools.pop(name, None)
+
     def add_node(self, pool: NodePool, provision: float, *, upgraded: bool = False) -> Node:
         seq = self._node_seq.get(pool.name, 0)
         self._node_seq[pool.name] = seq + 1
@@ -284,17 +333,33 @@ class ClusterRuntime:
         self.ctx.recorder.node_event(node, "node_deleted", "node removed from the pool")
         self.request_schedule()
 
-    def drain_node(self, node: Node) -> None:
+    def drain_node(self, node: Node) -> float:
         """Cordon ``node`` and evict its pods (daemon pods stay until the node goes);
-        evicted pods keep their addresses while they terminate, their owners replace them."""
+        evicted pods keep their addresses while they terminate, their owners replace them.
+        Returns the longest termination grace of the evicted pods: the drain's end."""
         node.cordon()
         self.index.update(node)
         self.ctx.recorder.node_event(node, "node_drained", "cordoned and drained")
+        longest = 0.0
         for pod in sorted(node.pods, key=lambda p: p.seq):
             if pod.system or pod.deleted_s is not None:
                 continue
             self.delete_pod(pod, "evicted")
             pod.owner.evicted(pod)
+            longest = max(longest, pod.grace)
+        return longest
+
+    def reimage_node(self, node: Node) -> None:
+        """A drained node reimaged in place is Ready again: the same VM, the same
+        addresses, schedulable once more (reference §10, ``maxUnavailable``)."""
+        if not node.alive:
+            return
+        node.upgraded = True
+        node.cordoned = False
+        node.schedulable = node.ready_s is not None
+        self.index.update(node)
+        self.ctx.recorder.node_event(node, "node_reimaged", "reimaged in place and Ready")
+        self.request_schedule()
 
     # --- pods ---------------------------------------------------------------------
 

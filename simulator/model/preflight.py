@@ -91,6 +91,10 @@ class Preflight:
         """``pool`` (as given: new bounds, or a pool just added) now holds ``count`` nodes."""
         self.book.put(self.cluster, pool, count)
 
+    def forget(self, pool: str) -> None:
+        """``pool`` is no pool of the cluster any more (deleted, or its add refused)."""
+        self.book.entries.pop((self.cluster.spec.name, pool), None)
+
     def _size(self, pool: NodePool) -> int:
         entry = self.book.entries.get((self.cluster.spec.name, pool.name))
         return entry.size if entry is not None else 0

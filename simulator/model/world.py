@@ -13,6 +13,7 @@ from simulator.model.autoscaler import ClusterAutoscaler
 from simulator.model.clock import TickBus, collector_paused
 from simulator.model.cluster import ClusterRuntime
 from simulator.model.context import ModelContext
+from simulator.model.pool_actions import delete_pool, replace_pool
 from simulator.model.preflight import PoolBook
 from simulator.model.recorder import Recorder
 from simulator.model.streams import Streams
@@ -20,7 +21,7 @@ from simulator.model.subnets import POD_CIDR, SubnetState, VnetUsage, pod_cidr_s
 from simulator.model.tripwire import RunStopped, Tripwire
 from simulator.model.upgrade import upgrade
 from simulator.model.workloads.deployment import DeploymentController
-from simulator.scenario.models import Autoscaler, Scenario, TimelineEvent
+from simulator.scenario.models import Autoscaler, NodePool, Scenario, TimelineEvent
 
 __all__ = ["World"]
 
@@ -72,6 +73,14 @@ class World:
                     name, cluster.pod_cidr, "", self.env, pool=pool, space=POD_CIDR
                 )
         self.clusters: dict[str, ClusterRuntime] = {}
+        # The pools the timeline adds, per cluster (set up with the cluster's own).
+        self.later_pools: dict[str, list[NodePool]] = {c.name: [] for c in scenario.clusters}
+        for event in scenario.timeline:
+            if event.add_node_pool is not None:
+                self.later_pools[event.add_node_pool.cluster].append(event.add_node_pool.node_pool)
+            if event.replace_node_pool is not None:
+                act = event.replace_node_pool
+                self.later_pools[act.cluster].append(act.with_)
         self.streams = Streams(seed)
         ticks = TickBus(self.env)
         book = PoolBook()  # every pool, for pre-flight checks of spaces pools share
@@ -96,12 +105,14 @@ class World:
                 surge_per_pool=scenario.preflight_surge == "per_pool",
                 book=book,
                 folder=scenario.folder or os.getcwd(),
+                later_pools=self.later_pools[cluster.name],
             )
+            every = [*cluster.node_pools, *self.later_pools[cluster.name]]
             bounds_set = any(
                 e.set_autoscaler is not None and e.set_autoscaler.cluster == cluster.name
                 for e in scenario.timeline
             )
-            if bounds_set or any(p.autoscaler is not None for p in cluster.node_pools):
+            if bounds_set or any(p.autoscaler is not None for p in every):
                 runtime.autoscaler = ClusterAutoscaler(runtime, cluster.autoscaler_profile)
             self.clusters[cluster.name] = runtime
         self.workload_cluster = {w.name: w.cluster for w in scenario.workloads}
@@ -122,7 +133,7 @@ class World:
         CIDRs in cluster order."""
         used: set[str] = set()
         for cluster in self.scenario.clusters:
-            for pool in cluster.node_pools:
+            for pool in [*cluster.node_pools, *self.later_pools[cluster.name]]:
                 used.add(pool.node_subnet)
                 if pool.pod_subnet:
                     used.add(pool.pod_subnet)
@@ -210,6 +221,15 @@ class World:
             self.clusters[act.cluster].set_autoscaler(
                 act.node_pool, Autoscaler(min=act.min, max=act.max)
             )
+        if event.add_node_pool is not None:
+            act = event.add_node_pool
+            self.clusters[act.cluster].add_pool(act.node_pool)
+        if event.delete_node_pool is not None:
+            act = event.delete_node_pool
+            self.env.process(delete_pool(self.clusters[act.cluster], act.node_pool))
+        if event.replace_node_pool is not None:
+            act = event.replace_node_pool
+            self.env.process(replace_pool(self.clusters[act.cluster], act.node_pool, act.with_))
         if event.expand_pod_cidr is not None:
             act = event.expand_pod_cidr
             space = self.subnets[pod_cidr_space(act.cluster)]

@@ -137,17 +137,26 @@ def _scenario_brief(scenario: dict[str, Any], summary: dict[str, Any]) -> str:
             for s in v["subnets"]
         ]
     )
+    # The timeline's pools (add_node_pool, replace_node_pool) follow their cluster's own,
+    # their node count with the time they are added.
+    later: dict[str, list[tuple[dict[str, Any], str]]] = {}
+    for event in scenario.get("timeline") or []:
+        for key, field in (("add_node_pool", "node_pool"), ("replace_node_pool", "with")):
+            act = event.get(key)
+            if isinstance(act, dict) and isinstance(act.get(field), dict):
+                later.setdefault(act.get("cluster"), []).append((act[field], event.get("at")))
     pools = []
     for cluster in scenario["clusters"]:
         mode = MODES.get(cluster.get("cni"))
-        for pool in cluster["node_pools"]:
+        every = [(p, None) for p in cluster["node_pools"]] + later.get(cluster["name"], [])
+        for pool, at in every:
             bounds = pool.get("autoscaler")
             pools.append(
                 {
                     "cluster": cluster["name"],
                     "CNI": f"{cluster.get('cni')}" + (f": {mode.title}" if mode else ""),
                     "node pool": pool["name"],
-                    "nodes": pool.get("count"),
+                    "nodes": pool.get("count") if at is None else f"{pool.get('count')} from {at}",
                     "max pods": pool.get("max_pods"),
                     "node subnet": pool.get("node_subnet"),
                     "pod subnet": pool.get("pod_subnet") or "",

@@ -165,7 +165,7 @@ def _reach(world: World) -> dict[str, Any]:
     per-node rule (the one ``ipsim calc`` applies), at most its mode's nodes per cluster."""
     pools: dict[str, Any] = {}
     for runtime in world.clusters.values():
-        for pool in runtime.spec.node_pools:
+        for pool in runtime.pools.values():  # deleted pools too
             spec = mode_spec(runtime.spec.pool_mode(pool))
             nodes = runtime.nodes_for[pool.name]
             pods = max((n.peak_assigned for n in nodes), default=0)

@@ -9,9 +9,9 @@ kinds in :mod:`.workloads`, cross-field rules (addresses, references) in :mod:`.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, PrivateAttr
+from pydantic import ConfigDict, Field, PrivateAttr
 
 from simulator.core.modes import DEFAULT_MODE, MODES, simulated_modes
 from simulator.scenario.checks import Checks
@@ -31,12 +31,14 @@ from simulator.scenario.workloads import DailyPoint, Lifetime, Ramp, Workload
 
 __all__ = [
     "TIMELINE_ACTIONS",
+    "AddNodePool",
     "Autoscaler",
     "AutoscalerProfile",
     "Checks",
     "Cidr",
     "Cluster",
     "DailyPoint",
+    "DeleteNodePool",
     "Duration",
     "Exhaustion",
     "ExpandPodCidr",
@@ -45,6 +47,7 @@ __all__ = [
     "Network",
     "NodePool",
     "Ramp",
+    "ReplaceNodePool",
     "Resources",
     "RolloutWorkload",
     "ScaleNodePool",
@@ -57,6 +60,7 @@ __all__ = [
     "UpgradeNodePool",
     "VNet",
     "Workload",
+    "minor_version",
 ]
 
 
@@ -183,6 +187,11 @@ class Timings(StrictModel):
     node_delete: Duration = Field(
         60.0, description="upgrade: drained node to VM deleted and its addresses free"
     )
+    node_reimage: Duration = Field(
+        180.0,
+        description="upgrade in place (max_unavailable): drained node reimaged to Ready "
+        "again (not public; the VM creation time by default)",
+    )
 
 
 class Autoscaler(StrictModel):
@@ -251,11 +260,25 @@ class NodePool(StrictModel):
     autoscaler: Autoscaler | None = Field(None, description="cluster autoscaler bounds")
 
 
+#: A Kubernetes minor version, with or without its patch: ``1.35`` or ``1.35.2``.
+KubernetesVersion = Annotated[str, Field(pattern=r"^1\.[0-9]{1,3}(\.[0-9]{1,3})?$")]
+
+
+def minor_version(version: str | None) -> int | None:
+    """The minor of ``1.<minor>[.<patch>]``, None when no version is given."""
+    return None if version is None else int(version.split(".")[1])
+
+
 class Cluster(StrictModel):
     """An AKS cluster: one CNI for all its node pools."""
 
     name: ClusterName
     cni: CniName = DEFAULT_MODE
+    kubernetes_version: KubernetesVersion | None = Field(
+        None,
+        description="1.<minor>[.<patch>]: rules that depend on it (the upgrade surge "
+        "fallback from 1.35) use it; default: a version before 1.35",
+    )
     pod_subnet: str | None = Field(None, description="pod-subnet modes only: default pod subnet")
     pod_cidr: Cidr | None = Field(
         None, description=f"{_pod_cidr_modes()} only: the pods' private range"
@@ -300,11 +323,50 @@ class RolloutWorkload(StrictModel):
 
 
 class UpgradeNodePool(StrictModel):
-    """Replace every node of a pool, surge nodes first (an AKS node image upgrade)."""
+    """Upgrade every node of a pool (an AKS node image upgrade): surge nodes replace old
+    ones, ``max_unavailable`` nodes are reimaged in place."""
 
     cluster: str
     node_pool: str
-    max_surge: CountOrPercent = Field(1, description="extra nodes, percentages round up")
+    max_surge: CountOrPercent = Field(
+        "10%", description="extra nodes; percentages of the pool round up, at least 1"
+    )
+    max_unavailable: CountOrPercent = Field(
+        0,
+        description="nodes upgraded in place at once (cordon, drain, reimage: no new VM, "
+        "no new addresses); percentages round up",
+    )
+    drain_timeout: Duration = Field(
+        1800.0, gt=0, description="a node's drain taking longer fails the upgrade"
+    )
+    node_soak: Duration = Field(
+        0.0, description="wait after draining a node before it is deleted or reimaged"
+    )
+
+
+class AddNodePool(StrictModel):
+    """Add a node pool to a cluster (through the pre-flight check)."""
+
+    cluster: str
+    node_pool: NodePool
+
+
+class DeleteNodePool(StrictModel):
+    """Delete a node pool: its nodes are cordoned, drained and deleted."""
+
+    cluster: str
+    node_pool: str
+
+
+class ReplaceNodePool(StrictModel):
+    """Blue-green: create the pool ``with``, then cordon and drain the old one, then
+    delete it (how AKS users change max pods, VM size, subnet or allocation mode)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    cluster: str
+    node_pool: str
+    with_: NodePool = Field(alias="with", description="the new pool (the keys of node_pools[])")
 
 
 class SetAutoscaler(StrictModel):
@@ -331,6 +393,9 @@ TIMELINE_ACTIONS = (
     "rollout_workload",
     "upgrade_node_pool",
     "expand_pod_cidr",
+    "add_node_pool",
+    "delete_node_pool",
+    "replace_node_pool",
     "set_autoscaler",
 )
 
@@ -344,6 +409,9 @@ class TimelineEvent(StrictModel):
     rollout_workload: RolloutWorkload | None = None
     upgrade_node_pool: UpgradeNodePool | None = None
     expand_pod_cidr: ExpandPodCidr | None = None
+    add_node_pool: AddNodePool | None = None
+    delete_node_pool: DeleteNodePool | None = None
+    replace_node_pool: ReplaceNodePool | None = None
     set_autoscaler: SetAutoscaler | None = None
 
     def actions(self) -> list[str]:

@@ -1,24 +1,31 @@
 """Cross-field rules of a scenario, checked the way Azure and AKS would refuse them.
 
 Reference: reference/azure-cni.md §1 (subnets), §3 (max pods), §4 (pod subnet), §8
-(static block), §9 (pod CIDRs, node limits). Each failure raises :class:`ScenarioError`
-naming the dotted field path, the value and the rule.
+(static block), §9 (pod CIDRs, node limits), §10 (upgrades, pools added and replaced).
+Each failure raises :class:`ScenarioError` naming the dotted field path, the value and
+the rule.
 """
 
 from __future__ import annotations
 
 import difflib
 import ipaddress
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from simulator.core.addressing import MAX_PREFIX, MIN_PREFIX, usable_addresses
-from simulator.core.modes import MODES, ModeSpec, simulated_modes
+from simulator.core.addressing import MAX_PREFIX, MIN_PREFIX, block_capacity, usable_addresses
+from simulator.core.modes import MODES, ModeSpec, NodeLoad, Space, simulated_modes
 from simulator.core.units import format_duration
 from simulator.core.vm_sizes import VM_SIZES, pool_allocatable, pool_gpus
 from simulator.errors import Name, ScenarioError, item_keys
-from simulator.scenario.models import TIMELINE_ACTIONS, Cluster, NodePool, Scenario
+from simulator.scenario.models import (
+    TIMELINE_ACTIONS,
+    Autoscaler,
+    Cluster,
+    NodePool,
+    Scenario,
+)
 from simulator.scenario.workloads import KIND_KEYS, KINDS, Workload
 
 __all__ = ["SubnetRef", "resolve", "subnet_index"]
@@ -42,6 +49,7 @@ class SubnetRef:
     vnet_index: int
     index: int
     network: ipaddress.IPv4Network
+    reserved: int = 0  # addresses other consumers hold
 
 
 def subnet_index(scenario: Scenario) -> dict[str, SubnetRef]:
@@ -49,7 +57,9 @@ def subnet_index(scenario: Scenario) -> dict[str, SubnetRef]:
     out: dict[str, SubnetRef] = {}
     for v, vnet in enumerate(scenario.network.vnets):
         for s, subnet in enumerate(vnet.subnets):
-            out[subnet.name] = SubnetRef(vnet.name, v, s, ipaddress.IPv4Network(subnet.cidr))
+            out[subnet.name] = SubnetRef(
+                vnet.name, v, s, ipaddress.IPv4Network(subnet.cidr), subnet.reserved
+            )
     return out
 
 
@@ -186,9 +196,10 @@ def _pod_subnet_refused(mode: ModeSpec, path: str, value: str) -> ScenarioError:
 
 
 def _resolve_pool(
-    cluster: Cluster, c: Name | int, pool: NodePool, p: Name | int, subnets: dict[str, SubnetRef]
+    cluster: Cluster, c: Name | int, pool: NodePool, path: str, subnets: dict[str, SubnetRef]
 ) -> NodePool:
-    path = f"clusters[{c}].node_pools[{p}]"
+    """``pool`` of ``cluster`` (at ``clusters[c]``) with its defaults, as declared at
+    ``path`` (a ``node_pools[]`` entry, or a pool a timeline action adds)."""
     if pool.node_subnet not in subnets:
         raise _unknown("subnet", pool.node_subnet, list(subnets), f"{path}.node_subnet")
     update: dict[str, object] = {}
@@ -391,7 +402,7 @@ def _resolve_cluster(
         "node pool",
     )
     pools = [
-        _resolve_pool(cluster, c, pool, keys[p], subnets)
+        _resolve_pool(cluster, c, pool, f"clusters[{c}].node_pools[{keys[p]}]", subnets)
         for p, pool in enumerate(cluster.node_pools)
     ]
     vnets = {subnets[p.node_subnet].vnet for p in pools}
@@ -420,12 +431,9 @@ def _check_one_allocation_mode_per_subnet(scenario: Scenario) -> None:
     """A pod subnet serves one allocation mode, across every pool and cluster (static
     block docs: "Only a single mode of operation can be used per subnet")."""
     first: dict[str, tuple[str, str]] = {}
-    for c, cluster in zip(item_keys(scenario.clusters), scenario.clusters, strict=True):
-        for p, pool in zip(item_keys(cluster.node_pools), cluster.node_pools, strict=True):
-            if pool.pod_subnet is None:
-                continue
+    for path, cluster, pool in _every_pool(scenario):
+        if pool.pod_subnet is not None:
             mode = cluster.pool_mode(pool)
-            path = f"clusters[{c}].node_pools[{p}]"
             seen = first.setdefault(pool.pod_subnet, (mode, path))
             if seen[0] != mode:
                 raise ScenarioError(
@@ -437,15 +445,45 @@ def _check_one_allocation_mode_per_subnet(scenario: Scenario) -> None:
                 )
 
 
+def _every_pool(scenario: Scenario) -> Iterator[tuple[str, Cluster, NodePool]]:
+    """Every pool of the run with where it is declared: the clusters' pools, then the
+    pools the timeline adds (``add_node_pool``, ``replace_node_pool.with``)."""
+    clusters = {c.name: c for c in scenario.clusters}
+    for c, cluster in zip(item_keys(scenario.clusters), scenario.clusters, strict=True):
+        for p, pool in zip(item_keys(cluster.node_pools), cluster.node_pools, strict=True):
+            yield f"clusters[{c}].node_pools[{p}]", cluster, pool
+    for path, name, pool in _timeline_pools(scenario):
+        if name in clusters:
+            yield path, clusters[name], pool
+
+
+def _timeline_pools(scenario: Scenario) -> Iterator[tuple[str, str, NodePool]]:
+    """The pools the timeline adds: where, the cluster named, the pool."""
+    for i, event in enumerate(scenario.timeline):
+        if event.add_node_pool is not None:
+            act = event.add_node_pool
+            yield f"timeline[{i}].add_node_pool.node_pool", act.cluster, act.node_pool
+        if event.replace_node_pool is not None:
+            act = event.replace_node_pool
+            yield f"timeline[{i}].replace_node_pool.with", act.cluster, act.with_
+
+
 def _resolve_workload(
-    w: Workload, i: Name | int, clusters: dict[str, Cluster], base: Path
+    w: Workload,
+    i: Name | int,
+    clusters: dict[str, Cluster],
+    base: Path,
+    later: dict[str, list[NodePool]],
 ) -> Workload:
+    """``later``: per cluster, the pools the timeline adds (a workload may name them: its
+    pods wait until the pool has nodes)."""
     path = f"workloads[{i}]"
     if w.cluster not in clusters:
         raise _unknown("cluster", w.cluster, list(clusters), f"{path}.cluster")
     cluster = clusters[w.cluster]
     kind = KINDS[w.kind]
-    pools = [p.name for p in cluster.node_pools]
+    every = [*cluster.node_pools, *later.get(w.cluster, [])]
+    pools = [p.name for p in every]
     # Keys that differ from their default: a resolved scenario spells every key out.
     given = {k for k in KIND_KEYS if getattr(w, k) != Workload.model_fields[k].default}
     for key in sorted(given - kind.keys):
@@ -468,7 +506,7 @@ def _resolve_workload(
     if w.requests is not None:
         chosen = getattr(w, kind.pools_key)
         names = [chosen] if isinstance(chosen, str) else chosen or pools
-        targets = [p for p in cluster.node_pools if p.name in names]
+        targets = [p for p in every if p.name in names]
         room = [(*pool_allocatable(p), pool_gpus(p)) for p in targets]
         need = (w.requests.cpu, w.requests.memory, w.requests.gpu)
         if not any(
@@ -496,8 +534,12 @@ def _check_workloads_and_timeline(scenario: Scenario, base: Path) -> Scenario:
         [(w.name, f"workloads[{keys[i]}].name") for i, w in enumerate(scenario.workloads)],
         "workload",
     )
+    later: dict[str, list[NodePool]] = {}
+    for _, name, pool in _timeline_pools(scenario):
+        later.setdefault(name, []).append(pool)
     resolved = [
-        _resolve_workload(w, keys[i], clusters, base) for i, w in enumerate(scenario.workloads)
+        _resolve_workload(w, keys[i], clusters, base, later)
+        for i, w in enumerate(scenario.workloads)
     ]
     kinds = {w.name: w.kind for w in resolved}
     workloads = list(kinds)
@@ -518,33 +560,9 @@ def _check_workloads_and_timeline(scenario: Scenario, base: Path) -> Scenario:
             )
         (action,) = actions
         act = getattr(event, action)
-        if action == "expand_pod_cidr":
+        if hasattr(act, "cluster"):  # pool actions: their pools are checked in time order
             if act.cluster not in clusters:
                 raise _unknown("cluster", act.cluster, list(clusters), f"{path}.{action}.cluster")
-        elif action in ("scale_node_pool", "upgrade_node_pool", "set_autoscaler"):
-            if act.cluster not in clusters:
-                raise _unknown("cluster", act.cluster, list(clusters), f"{path}.{action}.cluster")
-            pools = [p.name for p in clusters[act.cluster].node_pools]
-            if act.node_pool not in pools:
-                raise _unknown(
-                    f"node pool in cluster {act.cluster!r}",
-                    act.node_pool,
-                    pools,
-                    f"{path}.{action}.node_pool",
-                )
-            pool = clusters[act.cluster].node_pools[pools.index(act.node_pool)]
-            if action == "set_autoscaler" and act.min > act.max:
-                raise ScenarioError(
-                    f"must not exceed max ({act.max})", path=f"{path}.{action}.min", value=act.min
-                )
-            if action == "scale_node_pool" and _autoscaled_at(scenario, i, pool):
-                raise ScenarioError(
-                    f"node pool {act.node_pool!r} has the cluster autoscaler enabled, and AKS "
-                    "refuses a manual scale of such a pool: change its autoscaler min and max "
-                    "instead",
-                    path=f"{path}.{action}.node_pool",
-                    value=act.node_pool,
-                )
         else:
             if act.workload not in workloads:
                 raise _unknown("workload", act.workload, workloads, f"{path}.{action}.workload")
@@ -556,11 +574,12 @@ def _check_workloads_and_timeline(scenario: Scenario, base: Path) -> Scenario:
                     path=f"{path}.{action}.workload",
                     value=act.workload,
                 )
-        if action == "upgrade_node_pool" and _surge_zero(act.max_surge, 0):
+        if action == "upgrade_node_pool" and _surge_zero(act.max_surge, act.max_unavailable):
             raise ScenarioError(
-                "must be at least 1 node or a percentage above 0%",
-                path=f"{path}.{action}.max_surge",
-                value=act.max_surge,
+                "max_surge and max_unavailable cannot both be 0: no node would be upgraded "
+                "(max_surge: nodes replaced by new ones, max_unavailable: nodes upgraded in "
+                "place)",
+                path=f"{path}.{action}",
             )
         if action == "rollout_workload" and _surge_zero(act.max_surge, act.max_unavailable):
             raise ScenarioError(
@@ -569,21 +588,166 @@ def _check_workloads_and_timeline(scenario: Scenario, base: Path) -> Scenario:
     return scenario.model_copy(update={"workloads": resolved})
 
 
-def _autoscaled_at(scenario: Scenario, i: int, pool: NodePool) -> bool:
-    """Whether the pool of timeline entry ``i`` has the autoscaler enabled when the entry
-    runs: from the start, or from a ``set_autoscaler`` that runs before it (earlier, or
-    at the same instant and earlier in the timeline, as the run orders them)."""
-    if pool.autoscaler is not None:
-        return True
-    event = scenario.timeline[i]
-    act = getattr(event, event.actions()[0])
-    for j, other in enumerate(scenario.timeline):
-        bounds = other.set_autoscaler
-        if bounds is None or (bounds.cluster, bounds.node_pool) != (act.cluster, act.node_pool):
+#: Timeline actions on a node pool, checked in time order (pools come and go).
+POOL_ACTIONS = (
+    "scale_node_pool",
+    "upgrade_node_pool",
+    "add_node_pool",
+    "delete_node_pool",
+    "replace_node_pool",
+    "set_autoscaler",
+)
+
+
+def _check_pool_actions(scenario: Scenario, subnets: dict[str, SubnetRef]) -> Scenario:
+    """Pool actions in time order, against the pools that exist at their time; the pools
+    they add resolved (defaults filled in) and checked as ``node_pools[]`` entries are.
+
+    A pool name is used once per cluster over the run (a deleted pool's name is not
+    reused), so every record of a pool is one pool's."""
+    clusters = {c.name: c for c in scenario.clusters}
+    where = dict(zip(clusters, item_keys(scenario.clusters), strict=True))
+    live = {c.name: {p.name: p for p in c.node_pools} for c in scenario.clusters}
+    gone: dict[tuple[str, str], str] = {}  # (cluster, pool): when and how it went
+    timeline = list(scenario.timeline)
+    for i in sorted(range(len(timeline)), key=lambda i: timeline[i].at):
+        event = timeline[i]
+        (action,) = event.actions()
+        if action not in POOL_ACTIONS:
             continue
-        if other.at < event.at or (other.at == event.at and j < i):
-            return True
-    return False
+        act = getattr(event, action)
+        path = f"timeline[{i}].{action}"
+        cluster, pools = clusters[act.cluster], live[act.cluster]
+        when = f"{format_duration(event.at)} (timeline[{i}])"
+        old = None
+        if action != "add_node_pool":
+            old = _live_pool(pools, gone, act.cluster, act.node_pool, f"{path}.node_pool")
+        if action == "scale_node_pool" and old is not None and old.autoscaler is not None:
+            raise ScenarioError(
+                f"node pool {act.node_pool!r} has the cluster autoscaler enabled, and AKS "
+                "refuses a manual scale of such a pool: change its autoscaler min and max "
+                "instead",
+                path=f"{path}.node_pool",
+                value=act.node_pool,
+            )
+        if action == "set_autoscaler" and old is not None:
+            if act.min > act.max:
+                raise ScenarioError(
+                    f"must not exceed max ({act.max})", path=f"{path}.min", value=act.min
+                )
+            # From now on the pool is autoscaled: no manual scale may name it.
+            bounds = Autoscaler(min=act.min, max=act.max)
+            pools[act.node_pool] = old.model_copy(update={"autoscaler": bounds})
+        if action == "delete_node_pool":
+            if len(pools) == 1:
+                raise ScenarioError(
+                    f"is the last node pool of cluster {act.cluster!r}, and a cluster keeps "
+                    "at least one; replace_node_pool swaps it for another",
+                    path=f"{path}.node_pool",
+                    value=act.node_pool,
+                )
+            del pools[act.node_pool]
+            gone[act.cluster, act.node_pool] = f"deleted at {when}"
+        if action in ("add_node_pool", "replace_node_pool"):
+            key = "node_pool" if action == "add_node_pool" else "with_"
+            at = f"{path}.{'node_pool' if key == 'node_pool' else 'with'}"
+            new = getattr(act, key)
+            if new.name in pools or (act.cluster, new.name) in gone:
+                was = gone.get((act.cluster, new.name), "in use")
+                raise ScenarioError(
+                    f"cluster {act.cluster!r} has a node pool of that name ({was}); a "
+                    "pool name is used once per cluster over the run",
+                    path=f"{at}.name",
+                    value=new.name,
+                )
+            resolved = _resolve_pool(cluster, where[act.cluster], new, at, subnets)
+            first = next(iter(cluster.node_pools))
+            vnet = subnets[first.node_subnet].vnet
+            if subnets[resolved.node_subnet].vnet != vnet:
+                raise ScenarioError(
+                    f"node subnet is in VNet {subnets[resolved.node_subnet].vnet!r} but "
+                    f"cluster {act.cluster!r} is in VNet {vnet!r}; a cluster lives in one VNet",
+                    path=f"{at}.node_subnet",
+                    value=resolved.node_subnet,
+                )
+            _check_new_pool_fits(scenario, cluster, resolved, at, subnets, old)
+            pools[new.name] = resolved
+            if old is not None:
+                del pools[old.name]
+                gone[act.cluster, old.name] = f"replaced at {when}"
+            timeline[i] = event.model_copy(update={action: act.model_copy(update={key: resolved})})
+    return scenario.model_copy(update={"timeline": timeline})
+
+
+def _live_pool(
+    pools: dict[str, NodePool], gone: dict[tuple[str, str], str], cluster: str, name: str, path: str
+) -> NodePool:
+    """The pool ``name`` of ``cluster`` as it stands at the action's time."""
+    if name in pools:
+        return pools[name]
+    if (cluster, name) in gone:
+        raise ScenarioError(
+            f"node pool {name!r} of cluster {cluster!r} was {gone[cluster, name]}",
+            path=path,
+            value=name,
+        )
+    raise _unknown(f"node pool in cluster {cluster!r}", name, list(pools), path)
+
+
+def _check_new_pool_fits(
+    scenario: Scenario,
+    cluster: Cluster,
+    pool: NodePool,
+    path: str,
+    subnets: dict[str, SubnetRef],
+    old: NodePool | None,
+) -> None:
+    """A pool the timeline adds whose nodes, empty, hold more of a subnet than it has
+    (with a replacement, beside the pool it replaces, which stays until the new one is
+    up) can never be created; the pre-flight check judges the rest when it runs."""
+    mode = MODES[cluster.pool_mode(pool)]
+    held: dict[tuple[str, int], int] = {}  # (subnet, block): units the old pool holds
+    if old is not None:
+        for take in MODES[cluster.pool_mode(old)].takes(NodeLoad(old.max_pods or 0, 0)):
+            name = _space_name(old, take.space)
+            if name is not None:
+                held[name, take.block] = old.count * take.units
+    for take in mode.takes(NodeLoad(pool.max_pods or 0, 0)):
+        name = _space_name(pool, take.space)
+        if name is None or not take.units or not pool.count:
+            continue
+        ref = subnets[name]
+        if take.block > 1:
+            edges = scenario.network.static_block_edges
+            capacity = block_capacity(ref.network.prefixlen, take.block, edges=edges)
+        else:
+            capacity = usable_addresses(ref.network.prefixlen) - ref.reserved
+        need = pool.count * take.units
+        beside = held.get((name, take.block), 0)
+        if need + beside <= capacity:
+            continue
+        unit = "addresses" if take.block == 1 else f"/{32 - take.block.bit_length() + 1} blocks"
+        also = (
+            f" beside the {beside} that pool {old.name!r}, which it replaces, holds until "
+            "the new pool is up"
+            if old is not None and beside
+            else ""
+        )
+        key = "node_subnet" if take.space is Space.NODE_SUBNET else "pod_subnet"
+        raise ScenarioError(
+            f"{pool.count} {mode.name} node(s) with max pods {pool.max_pods} hold at least "
+            f"{pool.count} × {take.units} = {need} {unit} of {take.space.label} {name}"
+            f"{also}; it has {capacity} ({ref.network})",
+            path=f"{path}.{key}",
+            value=name,
+        )
+
+
+def _space_name(pool: NodePool, space: Space) -> str | None:
+    """The subnet of ``pool`` that plays ``space``'s part (None: a pod CIDR)."""
+    if space is Space.NODE_SUBNET:
+        return pool.node_subnet
+    return pool.pod_subnet if space is Space.POD_SUBNET else None
 
 
 def _surge_zero(surge: int | str, unavailable: int | str) -> bool:
@@ -610,23 +774,34 @@ def _check_node_limit_over_time(scenario: Scenario) -> None:
     order = sorted(range(len(scenario.timeline)), key=lambda i: scenario.timeline[i].at)
     for i in order:
         event = scenario.timeline[i]
-        scale, bounds = event.scale_node_pool, event.set_autoscaler
-        if scale is not None:
-            cluster, pool, most, field = scale.cluster, scale.node_pool, scale.count, "count"
-        elif bounds is not None:
-            cluster, pool, most, field = bounds.cluster, bounds.node_pool, bounds.max, "max"
+        (action,) = event.actions()
+        act = getattr(event, action)
+        if action == "delete_node_pool":
+            counts[act.cluster].pop(act.node_pool)
+            continue
+        if action == "scale_node_pool":
+            name, count, key = act.node_pool, act.count, "count"
+        elif action == "add_node_pool":
+            name, count, key = act.node_pool.name, act.node_pool.count, "node_pool.count"
+        elif action == "replace_node_pool":
+            name, count, key = act.with_.name, act.with_.count, "with.count"
+        elif action == "set_autoscaler":
+            name, count, key = act.node_pool, act.max, "max"
         else:
             continue
-        pools = counts[cluster]
-        pools[pool] = most
-        mode = limits[cluster]
+        pools = counts[act.cluster]
+        pools[name] = count
+        mode = limits[act.cluster]
+        # A replacement's old pool is still there while the new one comes up.
         if sum(pools.values()) > mode.max_nodes:
             raise ScenarioError(
-                f"takes cluster {cluster!r} to {sum(pools.values())} nodes; "
+                f"takes cluster {act.cluster!r} to {sum(pools.values())} nodes; "
                 f"{mode.max_nodes_reason} holds at most {mode.max_nodes}",
-                path=f"timeline[{i}].{event.actions()[0]}.{field}",
-                value=most,
+                path=f"timeline[{i}].{action}.{key}",
+                value=count,
             )
+        if action == "replace_node_pool":
+            pools.pop(act.node_pool)
 
 
 def _check_pod_cidr_expansions(scenario: Scenario, subnets: dict[str, SubnetRef]) -> None:
@@ -689,8 +864,9 @@ def resolve(scenario: Scenario, base: Path | None = None) -> Scenario:
         _resolve_cluster(scenario, c, keys[i], subnets) for i, c in enumerate(scenario.clusters)
     ]
     resolved = scenario.model_copy(update={"clusters": clusters})
-    _check_one_allocation_mode_per_subnet(resolved)
     resolved = _check_workloads_and_timeline(resolved, base)
+    resolved = _check_pool_actions(resolved, subnets)
+    _check_one_allocation_mode_per_subnet(resolved)
     _check_node_limit_over_time(resolved)
     _check_pod_cidr_expansions(resolved, subnets)
     resolved._folder = str(base.resolve())  # not part of the document: not serialised

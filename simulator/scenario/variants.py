@@ -102,11 +102,19 @@ def switch_cni(document: dict[str, Any], cni: str) -> None:
     if cni not in simulated_modes():
         raise SetError(f"--cni: unknown mode {cni!r}; one of {', '.join(simulated_modes())}")
     spec = MODES[cni]
+    # The pools the timeline adds switch with their cluster.
+    later: dict[Any, list[dict[str, Any]]] = {}
+    for event in document.get("timeline") or []:
+        for key, field in (("add_node_pool", "node_pool"), ("replace_node_pool", "with")):
+            act = event.get(key) if isinstance(event, dict) else None
+            if isinstance(act, dict) and isinstance(act.get(field), dict):
+                later.setdefault(act.get("cluster"), []).append(act[field])
     for c, cluster in enumerate(document.get("clusters") or []):
         if not isinstance(cluster, dict):
             continue
         cluster["cni"] = cni
         pools = [p for p in cluster.get("node_pools") or [] if isinstance(p, dict)]
+        pools += later.get(cluster.get("name"), [])
         if not spec.pod_cidr:
             cluster.pop("pod_cidr", None)
         for pool in pools:

@@ -73,6 +73,9 @@ class Controller:
     def node_ready(self, node: Node) -> None:
         """``node`` became Ready (only for controllers with ``per_node``)."""
 
+    def pool_added(self, pool: str) -> None:
+        """The cluster has a new node pool (only for controllers with ``per_node``)."""
+
     def new_pod(
         self,
         name: str,

@@ -18,6 +18,11 @@ class DaemonSetController(Controller):
     def __init__(self, cluster: PodHost, spec: Workload) -> None:
         super().__init__(cluster, spec)
         self.pools = set(spec.node_pools or cluster.pools)
+        self.every_pool = not spec.node_pools  # pools added later run it too
+
+    def pool_added(self, pool: str) -> None:
+        if self.every_pool:
+            self.pools.add(pool)
 
     def node_ready(self, node: Node) -> None:
         if node.pool in self.pools:

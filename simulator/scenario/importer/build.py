@@ -231,7 +231,7 @@ def build_scenario(
                 )
                 out.footer.append(
                     f"#   - {{at: 10m, upgrade_node_pool: {{cluster: {cluster.name}, node_pool: "
-                    f"{pool.name}, max_surge: {_surge(pool.upgrade.get('maxSurge'))}}}}}"
+                    f"{pool.name}, {_upgrade_keys(pool.upgrade)}}}}}"
                 )
             pool_docs.append(pool_doc)
             _explain(
@@ -314,8 +314,21 @@ def build_scenario(
 
 
 def _surge(value: Any) -> Any:
-    text = str(value or "1").strip()
+    text = str(value).strip()
     return f'"{text}"' if text.endswith("%") else text
+
+
+def _upgrade_keys(upgrade: dict[str, Any]) -> str:
+    """A pool's upgrade settings as ``upgrade_node_pool`` keys (AKS's defaults left out:
+    an unset ``maxSurge`` is ``10%``, the action's default too)."""
+    keys = [
+        ("max_surge", "maxSurge", _surge),
+        ("max_unavailable", "maxUnavailable", _surge),
+        ("drain_timeout", "drainTimeoutInMinutes", lambda m: f"{m}m"),
+        ("node_soak", "nodeSoakDurationInMinutes", lambda m: f"{m}m"),
+    ]
+    parts = [f"{key}: {spell(upgrade[field])}" for key, field, spell in keys if field in upgrade]
+    return ", ".join(parts) or f"max_surge: {_surge('10%')}"
 
 
 def _name(cluster: str) -> str:
