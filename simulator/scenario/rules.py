@@ -499,8 +499,10 @@ def _check_workloads_and_timeline(scenario: Scenario, base: Path) -> Scenario:
     resolved = [
         _resolve_workload(w, keys[i], clusters, base) for i, w in enumerate(scenario.workloads)
     ]
+    # Looked up once per action: dictionaries, so that validation grows with the
+    # actions, not with actions × workloads or × pools.
     kinds = {w.name: w.kind for w in resolved}
-    workloads = list(kinds)
+    pools_of = {name: {p.name: p for p in c.node_pools} for name, c in clusters.items()}
     for i, event in enumerate(scenario.timeline):
         path = f"timeline[{i}]"
         if event.at > scenario.duration:
@@ -524,15 +526,15 @@ def _check_workloads_and_timeline(scenario: Scenario, base: Path) -> Scenario:
         elif action in ("scale_node_pool", "upgrade_node_pool"):
             if act.cluster not in clusters:
                 raise _unknown("cluster", act.cluster, list(clusters), f"{path}.{action}.cluster")
-            pools = [p.name for p in clusters[act.cluster].node_pools]
+            pools = pools_of[act.cluster]
             if act.node_pool not in pools:
                 raise _unknown(
                     f"node pool in cluster {act.cluster!r}",
                     act.node_pool,
-                    pools,
+                    list(pools),
                     f"{path}.{action}.node_pool",
                 )
-            pool = clusters[act.cluster].node_pools[pools.index(act.node_pool)]
+            pool = pools[act.node_pool]
             if action == "scale_node_pool" and pool.autoscaler is not None:
                 raise ScenarioError(
                     f"node pool {act.node_pool!r} has the cluster autoscaler enabled, and AKS "
@@ -542,8 +544,8 @@ def _check_workloads_and_timeline(scenario: Scenario, base: Path) -> Scenario:
                     value=act.node_pool,
                 )
         else:
-            if act.workload not in workloads:
-                raise _unknown("workload", act.workload, workloads, f"{path}.{action}.workload")
+            if act.workload not in kinds:
+                raise _unknown("workload", act.workload, list(kinds), f"{path}.{action}.workload")
             if not KINDS[kinds[act.workload]].scalable:
                 scalable = " and ".join(f"{k.name}s" for k in KINDS.values() if k.scalable)
                 raise ScenarioError(
@@ -585,6 +587,8 @@ def _check_node_limit_over_time(scenario: Scenario) -> None:
                 path=f"clusters[{c}].node_pools",
             )
     counts = {c.name: {p.name: p.count for p in c.node_pools} for c in scenario.clusters}
+    # Each cluster's node count, kept up to date as the scales apply (not summed anew).
+    totals = {name: sum(pools.values()) for name, pools in counts.items()}
     limits = {c.name: MODES[c.cni] for c in scenario.clusters}
     order = sorted(range(len(scenario.timeline)), key=lambda i: scenario.timeline[i].at)
     for i in order:
@@ -592,11 +596,12 @@ def _check_node_limit_over_time(scenario: Scenario) -> None:
         if act is None:
             continue
         pools = counts[act.cluster]
+        totals[act.cluster] += act.count - pools[act.node_pool]
         pools[act.node_pool] = act.count
         mode = limits[act.cluster]
-        if sum(pools.values()) > mode.max_nodes:
+        if totals[act.cluster] > mode.max_nodes:
             raise ScenarioError(
-                f"takes cluster {act.cluster!r} to {sum(pools.values())} nodes; "
+                f"takes cluster {act.cluster!r} to {totals[act.cluster]} nodes; "
                 f"{mode.max_nodes_reason} holds at most {mode.max_nodes}",
                 path=f"timeline[{i}].scale_node_pool.count",
                 value=act.count,
