@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from simulator.core import sample_grid
 from simulator.core.addressing import MAX_PREFIX, MIN_PREFIX, usable_addresses
 from simulator.core.modes import MODES, ModeSpec, simulated_modes
 from simulator.core.units import format_duration
@@ -21,10 +22,8 @@ from simulator.errors import Name, ScenarioError, item_keys
 from simulator.scenario.models import TIMELINE_ACTIONS, Cluster, NodePool, Scenario
 from simulator.scenario.workloads import KIND_KEYS, KINDS, Workload
 
-__all__ = ["SubnetRef", "resolve", "subnet_index"]
+__all__ = ["SubnetRef", "grid_series", "resolve", "subnet_index"]
 
-#: Rows of subnets.csv per subnet at most (duration / sample_every).
-MAX_SAMPLES = 1_000_000
 #: Ranges AKS refuses for pod, service and VNet ranges (concepts-network-cni-overview:
 #: link-local, TEST-NET-1, and two ranges AKS keeps for itself; the last two checked
 #: for kubenet and Overlay pod CIDRs since 2026-05).
@@ -416,6 +415,42 @@ def _resolve_cluster(
     return cluster.model_copy(update={"node_pools": pools, "pod_cidr": pod_cidr})
 
 
+def grid_series(scenario: Scenario) -> int:
+    """Rows per sample time a run can write at most (``subnets.csv`` and ``holders.csv``):
+    each used subnet and pod CIDR, each node pool in its node subnet and in its pod
+    subnet or pod CIDR, and each used subnet's reserved addresses."""
+    used: set[str] = set()
+    holders = 0
+    for cluster in scenario.clusters:
+        for pool in cluster.node_pools:
+            used.add(pool.node_subnet)
+            holders += 1
+            if pool.pod_subnet is not None:
+                used.add(pool.pod_subnet)
+                holders += 1
+            elif cluster.pod_cidr is not None:
+                holders += 1
+    reserved = sum(
+        1 for v in scenario.network.vnets for s in v.subnets if s.name in used and s.reserved
+    )
+    pod_cidrs = sum(c.pod_cidr is not None for c in scenario.clusters)
+    return len(used) + pod_cidrs + holders + reserved
+
+
+def _check_output_budget(scenario: Scenario) -> None:
+    """Refuse a scenario whose rows on the sample grid exceed the output budget even on
+    the coarsest grid (the start and the end); a finer one is coarsened at the end."""
+    series = grid_series(scenario)
+    if not sample_grid.coarsest_fits(series):
+        raise ScenarioError(
+            f"give {series:,} series on the sample grid (each used subnet and each node "
+            "pool's share of it): even a grid of the start and the end alone would write "
+            f"more than the output budget of {sample_grid.ROW_BUDGET:,} rows; split the "
+            "scenario",
+            path="clusters",
+        )
+
+
 def _check_one_allocation_mode_per_subnet(scenario: Scenario) -> None:
     """A pod subnet serves one allocation mode, across every pool and cluster (static
     block docs: "Only a single mode of operation can be used per subnet")."""
@@ -437,6 +472,10 @@ def _check_one_allocation_mode_per_subnet(scenario: Scenario) -> None:
                 )
 
 
+#: Each kind-specific key's default, read once (not once per workload).
+_KIND_DEFAULTS = {k: Workload.model_fields[k].default for k in sorted(KIND_KEYS)}
+
+
 def _resolve_workload(
     w: Workload, i: Name | int, clusters: dict[str, Cluster], base: Path
 ) -> Workload:
@@ -447,7 +486,7 @@ def _resolve_workload(
     kind = KINDS[w.kind]
     pools = [p.name for p in cluster.node_pools]
     # Keys that differ from their default: a resolved scenario spells every key out.
-    given = {k for k in KIND_KEYS if getattr(w, k) != Workload.model_fields[k].default}
+    given = {k for k, default in _KIND_DEFAULTS.items() if getattr(w, k) != default}
     for key in sorted(given - kind.keys):
         kinds = [k.name for k in KINDS.values() if key in k.keys]
         raise ScenarioError(
@@ -574,7 +613,13 @@ def _surge_zero(surge: int | str, unavailable: int | str) -> bool:
     return zero(surge) and zero(unavailable)
 
 
-def _check_node_limit_over_time(scenario: Scenario) -> None:
+def _in_time_order(scenario: Scenario) -> list[int]:
+    """The timeline's indices in the order its actions happen (ties: as written)."""
+    timeline = scenario.timeline
+    return sorted(range(len(timeline)), key=lambda i: timeline[i].at)
+
+
+def _check_node_limit_over_time(scenario: Scenario, order: list[int]) -> None:
     """A cluster stays within its mode's node limit after every timeline scale, and its
     autoscaled pools' max counts fit within it too."""
     for c, cluster in zip(item_keys(scenario.clusters), scenario.clusters, strict=True):
@@ -590,7 +635,6 @@ def _check_node_limit_over_time(scenario: Scenario) -> None:
     # Each cluster's node count, kept up to date as the scales apply (not summed anew).
     totals = {name: sum(pools.values()) for name, pools in counts.items()}
     limits = {c.name: MODES[c.cni] for c in scenario.clusters}
-    order = sorted(range(len(scenario.timeline)), key=lambda i: scenario.timeline[i].at)
     for i in order:
         act = scenario.timeline[i].scale_node_pool
         if act is None:
@@ -608,12 +652,13 @@ def _check_node_limit_over_time(scenario: Scenario) -> None:
             )
 
 
-def _check_pod_cidr_expansions(scenario: Scenario, subnets: dict[str, SubnetRef]) -> None:
+def _check_pod_cidr_expansions(
+    scenario: Scenario, subnets: dict[str, SubnetRef], order: list[int]
+) -> None:
     """Each ``expand_pod_cidr``, in time order, widens an expandable pod CIDR to a range
     that contains it and is itself an acceptable pod CIDR (reference §9)."""
     clusters = {c.name: c for c in scenario.clusters}
     current = {c.name: c.pod_cidr for c in scenario.clusters}
-    order = sorted(range(len(scenario.timeline)), key=lambda i: scenario.timeline[i].at)
     for i in order:
         act = scenario.timeline[i].expand_pod_cidr
         if act is None:
@@ -648,14 +693,6 @@ def resolve(scenario: Scenario, base: Path | None = None) -> Scenario:
 
     ``base`` is the scenario file's folder: files a scenario names are resolved there."""
     base = base if base is not None else Path(scenario.folder or Path.cwd())
-    samples = scenario.duration / scenario.sample_every
-    if samples > MAX_SAMPLES:
-        raise ScenarioError(
-            f"gives {samples:,.0f} samples over the run's {format_duration(scenario.duration)}; "
-            f"at most {MAX_SAMPLES:,}: sample less often",
-            path="sample_every",
-            value=format_duration(scenario.sample_every),
-        )
     _check_network(scenario)
     keys = item_keys(scenario.clusters)
     _unique(
@@ -668,9 +705,11 @@ def resolve(scenario: Scenario, base: Path | None = None) -> Scenario:
         _resolve_cluster(scenario, c, keys[i], subnets) for i, c in enumerate(scenario.clusters)
     ]
     resolved = scenario.model_copy(update={"clusters": clusters})
+    _check_output_budget(resolved)
     _check_one_allocation_mode_per_subnet(resolved)
     resolved = _check_workloads_and_timeline(resolved, base)
-    _check_node_limit_over_time(resolved)
-    _check_pod_cidr_expansions(resolved, subnets)
+    order = _in_time_order(resolved)
+    _check_node_limit_over_time(resolved, order)
+    _check_pod_cidr_expansions(resolved, subnets, order)
     resolved._folder = str(base.resolve())  # not part of the document: not serialised
     return resolved
