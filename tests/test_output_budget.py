@@ -72,6 +72,15 @@ def test_a_grid_within_the_budget_is_kept():
     assert result.summary["notes"] == []
 
 
+def test_a_billion_days_every_second_is_sampled_within_the_budget():
+    # 86,400,000,000,001 grid times for 2 subnets and their 2 holders: every
+    # 345,601,383 s instead (250,000 grid times), the run as cheap as its events.
+    doc = idle_subnets(2, duration="1000000000d")
+    result = simulator.run(doc)
+    assert result.scenario.sample_every == 345_601_383
+    assert len(result.subnets) == len(result.holders) == 2 * 250_000
+
+
 def test_the_step_is_the_least_multiple_that_fits():
     assert grid_step(100, 1, 2, budget=1000) == 1  # 101 times x 2 rows
     assert grid_step(1000, 1, 2, budget=1000) == 3  # 2 x 335; 2 s gives 2 x 501
