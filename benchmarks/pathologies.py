@@ -13,9 +13,10 @@ runs whose ratio the script prints beside its target.
 4. ``validation``: loading and validating a scenario of 100,000 timeline actions
    against one of 10,000 (target: at most 11).
 
-Each figure is wall and CPU seconds of this process (validation: the median CPU of five
-tries); the ratio is of CPU seconds (the machine may be shared) and the wall ratio is
-printed beside it.
+Each figure is wall and CPU seconds of this process; the ratio is of CPU seconds (the
+machine may be shared) and the wall ratio is printed beside it. Validation, a fraction
+of a second at 10,000 actions, runs seven rounds of the pair and prints the median
+round's ratio.
 
     python benchmarks/pathologies.py [--case waiting|backlog|ramp|validation|all]
 """
@@ -145,16 +146,24 @@ def loaded(doc: dict[str, Any]) -> Callable[[], str]:
 
 def compare(name: str, small: tuple[str, Callable[[], str]], big: tuple[str, Callable[[], str]],
             target: str, repeat: int = 1) -> float:  # fmt: skip
-    timings: list[Timing] = []
-    for label, work in (small, big):
-        # The median CPU of ``repeat`` tries: the cheap cases are repeated against noise.
-        tries = sorted((timing(work) for _ in range(repeat)), key=lambda t: t[0].cpu)
-        spent, what = tries[len(tries) // 2]
-        timings.append(spent)
-        print(f"{name} {label}: {spent} — {what}", flush=True)
-    ratio = timings[1].cpu / timings[0].cpu
-    wall = timings[1].wall / timings[0].wall
-    print(f"{name}: {big[0]} / {small[0]}: {ratio:.2f} (wall {wall:.2f}; target {target})")
+    """Time both, ``repeat`` rounds of the small one then the big one (so that both see
+    the same phases of a shared machine's load); print each round and the median."""
+    rounds: list[tuple[Timing, Timing]] = []
+    for r in range(repeat):
+        pair = []
+        for label, work in (small, big):
+            spent, what = timing(work)
+            pair.append(spent)
+            if r == 0:
+                print(f"{name} {label}: {spent} — {what}", flush=True)
+        rounds.append((pair[0], pair[1]))
+        if repeat > 1:
+            print(f"  round {r + 1}: {pair[0]} and {pair[1]}: {pair[1].cpu / pair[0].cpu:.2f}")
+    ratios = sorted(b.cpu / a.cpu for a, b in rounds)
+    walls = sorted(b.wall / a.wall for a, b in rounds)
+    ratio, wall = ratios[len(ratios) // 2], walls[len(walls) // 2]
+    median = " (median of the rounds)" if repeat > 1 else ""
+    print(f"{name}: {big[0]} / {small[0]}: {ratio:.2f}{median} (wall {wall:.2f}; target {target})")
     return ratio
 
 
@@ -192,7 +201,7 @@ def main() -> None:
             ("10k actions", loaded(actions_scenario(10_000))),
             ("100k actions", loaded(actions_scenario(100_000))),
             "<= 11",
-            repeat=5,
+            repeat=7,
         )
 
 

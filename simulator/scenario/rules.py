@@ -528,7 +528,12 @@ def _resolve_workload(
     return w.model_copy(update=update) if update else w
 
 
-def _check_workloads_and_timeline(scenario: Scenario, base: Path) -> Scenario:
+def _check_workloads_and_timeline(
+    scenario: Scenario, base: Path
+) -> tuple[Scenario, dict[str, list[int]]]:
+    """Resolve the workloads and check each timeline action on its own; returns the
+    scenario and, per action, the indices of the entries that take it (so that the
+    checks over time visit those alone)."""
     clusters = {c.name: c for c in scenario.clusters}
     keys = item_keys(scenario.workloads)
     _unique(
@@ -542,6 +547,7 @@ def _check_workloads_and_timeline(scenario: Scenario, base: Path) -> Scenario:
     # actions, not with actions × workloads or × pools.
     kinds = {w.name: w.kind for w in resolved}
     pools_of = {name: {p.name: p for p in c.node_pools} for name, c in clusters.items()}
+    taking: dict[str, list[int]] = {action: [] for action in TIMELINE_ACTIONS}
     for i, event in enumerate(scenario.timeline):
         path = f"timeline[{i}]"
         if event.at > scenario.duration:
@@ -558,6 +564,7 @@ def _check_workloads_and_timeline(scenario: Scenario, base: Path) -> Scenario:
                 value=", ".join(actions) or "no action",
             )
         (action,) = actions
+        taking[action].append(i)
         act = getattr(event, action)
         if action == "expand_pod_cidr":
             if act.cluster not in clusters:
@@ -603,7 +610,7 @@ def _check_workloads_and_timeline(scenario: Scenario, base: Path) -> Scenario:
             raise ScenarioError(
                 "max_surge and max_unavailable cannot both be 0", path=f"{path}.{action}"
             )
-    return scenario.model_copy(update={"workloads": resolved})
+    return scenario.model_copy(update={"workloads": resolved}), taking
 
 
 def _surge_zero(surge: int | str, unavailable: int | str) -> bool:
@@ -613,13 +620,13 @@ def _surge_zero(surge: int | str, unavailable: int | str) -> bool:
     return zero(surge) and zero(unavailable)
 
 
-def _in_time_order(scenario: Scenario) -> list[int]:
-    """The timeline's indices in the order its actions happen (ties: as written)."""
+def _in_time_order(scenario: Scenario, indices: list[int]) -> list[int]:
+    """Timeline indices in the order their actions happen (ties: as written)."""
     timeline = scenario.timeline
-    return sorted(range(len(timeline)), key=lambda i: timeline[i].at)
+    return sorted(indices, key=lambda i: timeline[i].at)
 
 
-def _check_node_limit_over_time(scenario: Scenario, order: list[int]) -> None:
+def _check_node_limit_over_time(scenario: Scenario, scales: list[int]) -> None:
     """A cluster stays within its mode's node limit after every timeline scale, and its
     autoscaled pools' max counts fit within it too."""
     for c, cluster in zip(item_keys(scenario.clusters), scenario.clusters, strict=True):
@@ -635,10 +642,9 @@ def _check_node_limit_over_time(scenario: Scenario, order: list[int]) -> None:
     # Each cluster's node count, kept up to date as the scales apply (not summed anew).
     totals = {name: sum(pools.values()) for name, pools in counts.items()}
     limits = {c.name: MODES[c.cni] for c in scenario.clusters}
-    for i in order:
+    for i in _in_time_order(scenario, scales):
         act = scenario.timeline[i].scale_node_pool
-        if act is None:
-            continue
+        assert act is not None
         pools = counts[act.cluster]
         totals[act.cluster] += act.count - pools[act.node_pool]
         pools[act.node_pool] = act.count
@@ -653,16 +659,15 @@ def _check_node_limit_over_time(scenario: Scenario, order: list[int]) -> None:
 
 
 def _check_pod_cidr_expansions(
-    scenario: Scenario, subnets: dict[str, SubnetRef], order: list[int]
+    scenario: Scenario, subnets: dict[str, SubnetRef], expansions: list[int]
 ) -> None:
     """Each ``expand_pod_cidr``, in time order, widens an expandable pod CIDR to a range
     that contains it and is itself an acceptable pod CIDR (reference §9)."""
     clusters = {c.name: c for c in scenario.clusters}
     current = {c.name: c.pod_cidr for c in scenario.clusters}
-    for i in order:
+    for i in _in_time_order(scenario, expansions):
         act = scenario.timeline[i].expand_pod_cidr
-        if act is None:
-            continue
+        assert act is not None
         path = f"timeline[{i}].expand_pod_cidr"
         cluster = clusters[act.cluster]
         mode = MODES[cluster.cni]
@@ -707,9 +712,8 @@ def resolve(scenario: Scenario, base: Path | None = None) -> Scenario:
     resolved = scenario.model_copy(update={"clusters": clusters})
     _check_output_budget(resolved)
     _check_one_allocation_mode_per_subnet(resolved)
-    resolved = _check_workloads_and_timeline(resolved, base)
-    order = _in_time_order(resolved)
-    _check_node_limit_over_time(resolved, order)
-    _check_pod_cidr_expansions(resolved, subnets, order)
+    resolved, taking = _check_workloads_and_timeline(resolved, base)
+    _check_node_limit_over_time(resolved, taking["scale_node_pool"])
+    _check_pod_cidr_expansions(resolved, subnets, taking["expand_pod_cidr"])
     resolved._folder = str(base.resolve())  # not part of the document: not serialised
     return resolved
