@@ -50,6 +50,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/plan.py
 	$(BIN)/python benchmarks/scale.py
 	$(BIN)/python benchmarks/replay.py
+	$(BIN)/python benchmarks/pathologies.py
 
 clean:
 	rm -rf $(VENV) results .pytest_cache .ruff_cache

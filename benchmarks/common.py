@@ -18,13 +18,16 @@ import simulator
 
 __all__ = [
     "ModelRun",
+    "Timing",
     "bare_replay",
+    "cpu_seconds",
     "model_run",
     "node_pools",
     "peak_rss_mib",
     "replay_times",
     "scale_scenario",
     "timed",
+    "timing",
 ]
 
 
@@ -37,6 +40,35 @@ def timed(work: Callable[[], Any]) -> tuple[float, Any]:
     start = time.perf_counter()
     value = work()
     return time.perf_counter() - start, value
+
+
+def cpu_seconds() -> float:
+    """CPU seconds (user and system) of this process and of its finished children.
+
+    A child's time counts once it has exited and been waited for: close worker pools
+    inside the measured work."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Wall and CPU seconds of one piece of work. On a shared machine the wall time
+    also counts the waits for a core; the CPU time does not."""
+
+    wall: float
+    cpu: float
+
+    def __str__(self) -> str:
+        return f"{self.wall:.2f} s (CPU {self.cpu:.2f} s)"
+
+
+def timing(work: Callable[[], Any]) -> tuple[Timing, Any]:
+    """Run ``work``; return its wall and CPU seconds (children included) and its value."""
+    cpu, start = cpu_seconds(), time.perf_counter()
+    value = work()
+    return Timing(time.perf_counter() - start, cpu_seconds() - cpu), value
 
 
 def scale_scenario(

@@ -273,6 +273,7 @@ def _summary_table(summary: dict[str, Any]) -> str:
         f"{p['pending_at_end']} pending, {p['waiting_for_ip_at_end']} waiting for an IP; "
         f"IP wait p50 {when(wait['p50'])}, p95 {when(wait['p95'])}, max {when(wait['max'])}"
     )
+    lines += [f"note: {note}" for note in summary.get("notes", [])]
     return "\n".join(lines)
 
 

@@ -3,12 +3,11 @@ that runs periodic readers' ticks in a fixed order, and pausing the collector fo
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Protocol
 
 import simpy
+
+from simulator.core.collector import collector_paused
 
 __all__ = ["LATE_PRIORITY", "POLL_PRIORITY", "LateEvent", "TickBus", "collector_paused"]
 
@@ -30,30 +29,6 @@ class LateEvent(simpy.Event):
         self._ok = True
         self._value = None
         env.schedule(self, priority, max(delay, 0.0))
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector for a run or for building its frames.
-
-    A run's objects (pods, records, events) live until the end and hold few reference
-    cycles; the collector's full passes over millions of them cost more than they free
-    and make a run's cost grow faster than its size. Plain reference counting still
-    frees everything that is dropped."""
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if collecting:
-            # Everything allocated meanwhile is still in the youngest generation: enabling
-            # the collector as is would make its next pass walk all of it at once. Move it
-            # to the oldest generation instead (freeze, then unfreeze): it is walked only
-            # by a later full collection, if one comes before it is freed.
-            if gc.get_freeze_count() == 0:  # leave anyone else's frozen objects be
-                gc.freeze()
-                gc.unfreeze()
-            gc.enable()
 
 
 class Ticking(Protocol):

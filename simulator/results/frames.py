@@ -6,29 +6,69 @@ and with numpy where a long run has millions of rows.
 
 from __future__ import annotations
 
-import math
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
+from simulator.core import sample_grid
 from simulator.core.addressing import SubnetPool
+from simulator.core.units import format_duration
 
 if TYPE_CHECKING:
     from simulator.model.world import World
 
-__all__ = ["changes", "holder_frame", "node_frame", "pod_frame", "subnet_frame"]
+__all__ = [
+    "Grid",
+    "changes",
+    "holder_frame",
+    "node_frame",
+    "pod_frame",
+    "sample_grid_of",
+    "subnet_frame",
+]
 
 _text = SubnetPool.text
 
 
-def _grid(world: World) -> np.ndarray:
+@dataclass(frozen=True)
+class Grid:
+    """The run's sample grid: its times, its step, and the rows it gives."""
+
+    times: np.ndarray
+    step: float
+    asked: float  # the scenario's sample_every
+    series: int  # rows per grid time: used subnets and their holders
+    rows: int  # rows on the scenario's own grid, before any coarsening
+
+    @property
+    def coarsened(self) -> bool:
+        return self.step != self.asked
+
+    def note(self) -> str:
+        """What the coarsening did, for the summary's notes."""
+        return (
+            f"sample grid coarsened from {format_duration(self.asked)} to "
+            f"{format_duration(self.step)}: {self.series:,} series (used subnets and their "
+            f"holders) on the {format_duration(self.asked)} grid would write {self.rows:,} "
+            f"rows to subnets.csv and holders.csv, above the output budget of "
+            f"{sample_grid.ROW_BUDGET:,}"
+        )
+
+
+def sample_grid_of(world: World) -> Grid:
+    """The grid of ``subnets.csv`` and ``holders.csv``: the scenario's ``sample_every``,
+    or the smallest whole multiple of it whose rows fit the output budget."""
     end = world.end_s
-    step = world.scenario.sample_every
-    # Multiples of the step strictly before the end (with float slack), then the end.
-    count = math.ceil(end / step - 1e-9)
-    grid = np.arange(count, dtype=float) * step
-    return np.append(grid[grid < end - step * 1e-9], end)
+    asked = world.scenario.sample_every
+    used = world.used_subnets()
+    series = len(used) + sum(len(s.held_by) for s in used)
+    step = sample_grid.grid_step(end, asked, series)
+    # Validation refused the scenario if no grid fits: it counts the series ahead.
+    assert step is not None, f"{series:,} series on the sample grid exceed the output budget"
+    rows = series * sample_grid.grid_points(end, asked)
+    return Grid(sample_grid.sample_grid(end, step), step, asked, series, rows)
 
 
 _HOLDER_COLUMNS = ["time_s", "subnet", "cluster", "node_pool", "allocated", "space", "blocks"]
@@ -40,14 +80,17 @@ def _at(times: np.ndarray, values: np.ndarray, grid: np.ndarray) -> np.ndarray:
     return np.where(at >= 0, values[np.maximum(at, 0)], 0)
 
 
-def holder_frame(world: World) -> pd.DataFrame:
+def holder_frame(world: World, grid: np.ndarray) -> pd.DataFrame:
     """Addresses (and blocks) each ``cluster/node pool`` holds in each used address
     space, on the grid."""
-    grid = _grid(world)
     parts = []
     for subnet in world.used_subnets():
+        # Each holder's changes, gathered in one pass over the subnet's changes.
+        by_holder: dict[str, list[tuple[float, int, int]]] = {h: [] for h in subnet.held_by}
+        for t, h, c, b in subnet.holder_changes:
+            by_holder[h].append((t, c, b))
         for holder in sorted(subnet.held_by):
-            changes = [(t, c, b) for t, h, c, b in subnet.holder_changes if h == holder]
+            changes = by_holder[holder]
             times = np.array([t for t, _, _ in changes], dtype=float)
             counts = np.array([c for _, c, _ in changes], dtype=np.int64)
             blocks = np.array([b for _, _, b in changes], dtype=np.int64)
@@ -75,8 +118,7 @@ def changes(world: World) -> dict[str, np.ndarray]:
     return {s.name: s.change_points() for s in world.used_subnets()}
 
 
-def subnet_frame(world: World, arrays: dict[str, np.ndarray]) -> pd.DataFrame:
-    grid = _grid(world)
+def subnet_frame(world: World, arrays: dict[str, np.ndarray], grid: np.ndarray) -> pd.DataFrame:
     parts = []
     for subnet in world.used_subnets():
         changes = arrays[subnet.name]

@@ -12,7 +12,14 @@ import pandas as pd
 
 from simulator.model.clock import collector_paused
 from simulator.results.folders import check_target, write_folder
-from simulator.results.frames import changes, holder_frame, node_frame, pod_frame, subnet_frame
+from simulator.results.frames import (
+    changes,
+    holder_frame,
+    node_frame,
+    pod_frame,
+    sample_grid_of,
+    subnet_frame,
+)
 from simulator.results.nnc_frame import nnc_frame
 from simulator.results.pod_series import pods_over_time
 from simulator.results.replay import replay_results, write_replay_csv
@@ -112,16 +119,24 @@ def _build(world: World) -> Result:
     pods = pod_frame(world)
     points = changes(world)
     replay, replay_check = replay_results(world)
+    grid = sample_grid_of(world)
+    summary = summarize(world, pods, points)
+    scenario = world.scenario
+    if grid.coarsened:
+        # The resolved scenario carries the grid used, so that re-running it (and
+        # export-metrics, which samples on it) gives the same rows.
+        scenario = scenario.model_copy(update={"sample_every": grid.step})
+        summary["notes"].append(grid.note())
     return Result(
-        scenario=world.scenario,
+        scenario=scenario,
         seed=world.seed,
-        summary=summarize(world, pods, points),
-        subnets=subnet_frame(world, points),
+        summary=summary,
+        subnets=subnet_frame(world, points, grid.times),
         nnc=nnc,
         nodes=node_frame(world),
         pods=pods,
         events=events,
-        holders=holder_frame(world),
+        holders=holder_frame(world, grid.times),
         replay=replay,
         replay_check=replay_check,
     )

@@ -18,6 +18,7 @@ from typing import Any, ClassVar, Literal
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from simulator.core.collector import collector_paused
 from simulator.core.units import format_duration
 from simulator.errors import ScenarioError, format_path, item_keys
 from simulator.scenario.files import InputFileError, read_bounded
@@ -239,15 +240,20 @@ def load_scenario(
             f"not a {type(source).__name__}"
         )
     try:
-        try:
-            scenario = Scenario.model_validate(document)
-        except ValidationError as exc:
-            raise _translate(exc, document) from None
-        except RecursionError:
-            raise ScenarioError("nested too deeply to be a scenario") from None
-        return resolve(scenario, base)
+        with collector_paused():  # 100,000 timeline actions are 100,000 models
+            return _validated(document, base)
     except ScenarioError as exc:
         raise exc.with_source(name) if name else exc from None
+
+
+def _validated(document: dict[str, Any], base: Path | None) -> Scenario:
+    try:
+        scenario = Scenario.model_validate(document)
+    except ValidationError as exc:
+        raise _translate(exc, document) from None
+    except RecursionError:
+        raise ScenarioError("nested too deeply to be a scenario") from None
+    return resolve(scenario, base)
 
 
 # --- pydantic errors, reworded --------------------------------------------------------

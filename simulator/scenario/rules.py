@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from simulator.core import sample_grid
 from simulator.core.addressing import MAX_PREFIX, MIN_PREFIX, block_capacity, usable_addresses
 from simulator.core.modes import MODES, ModeSpec, NodeLoad, Space, simulated_modes
 from simulator.core.units import format_duration
@@ -28,10 +29,8 @@ from simulator.scenario.models import (
 )
 from simulator.scenario.workloads import KIND_KEYS, KINDS, Workload
 
-__all__ = ["SubnetRef", "resolve", "subnet_index"]
+__all__ = ["SubnetRef", "grid_series", "resolve", "subnet_index"]
 
-#: Rows of subnets.csv per subnet at most (duration / sample_every).
-MAX_SAMPLES = 1_000_000
 #: Ranges AKS refuses for pod, service and VNet ranges (concepts-network-cni-overview:
 #: link-local, TEST-NET-1, and two ranges AKS keeps for itself; the last two checked
 #: for kubenet and Overlay pod CIDRs since 2026-05).
@@ -427,6 +426,42 @@ def _resolve_cluster(
     return cluster.model_copy(update={"node_pools": pools, "pod_cidr": pod_cidr})
 
 
+def grid_series(scenario: Scenario) -> int:
+    """Rows per sample time a run can write at most (``subnets.csv`` and ``holders.csv``):
+    each used subnet and pod CIDR, each node pool in its node subnet and in its pod
+    subnet or pod CIDR, and each used subnet's reserved addresses."""
+    used: set[str] = set()
+    holders = 0
+    for cluster in scenario.clusters:
+        for pool in cluster.node_pools:
+            used.add(pool.node_subnet)
+            holders += 1
+            if pool.pod_subnet is not None:
+                used.add(pool.pod_subnet)
+                holders += 1
+            elif cluster.pod_cidr is not None:
+                holders += 1
+    reserved = sum(
+        1 for v in scenario.network.vnets for s in v.subnets if s.name in used and s.reserved
+    )
+    pod_cidrs = sum(c.pod_cidr is not None for c in scenario.clusters)
+    return len(used) + pod_cidrs + holders + reserved
+
+
+def _check_output_budget(scenario: Scenario) -> None:
+    """Refuse a scenario whose rows on the sample grid exceed the output budget even on
+    the coarsest grid (the start and the end); a finer one is coarsened at the end."""
+    series = grid_series(scenario)
+    if not sample_grid.coarsest_fits(series):
+        raise ScenarioError(
+            f"give {series:,} series on the sample grid (each used subnet and each node "
+            "pool's share of it): even a grid of the start and the end alone would write "
+            f"more than the output budget of {sample_grid.ROW_BUDGET:,} rows; split the "
+            "scenario",
+            path="clusters",
+        )
+
+
 def _check_one_allocation_mode_per_subnet(scenario: Scenario) -> None:
     """A pod subnet serves one allocation mode, across every pool and cluster (static
     block docs: "Only a single mode of operation can be used per subnet")."""
@@ -468,6 +503,10 @@ def _timeline_pools(scenario: Scenario) -> Iterator[tuple[str, str, NodePool]]:
             yield f"timeline[{i}].replace_node_pool.with", act.cluster, act.with_
 
 
+#: Each kind-specific key's default, read once (not once per workload).
+_KIND_DEFAULTS = {k: Workload.model_fields[k].default for k in sorted(KIND_KEYS)}
+
+
 def _resolve_workload(
     w: Workload,
     i: Name | int,
@@ -485,7 +524,7 @@ def _resolve_workload(
     every = [*cluster.node_pools, *later.get(w.cluster, [])]
     pools = [p.name for p in every]
     # Keys that differ from their default: a resolved scenario spells every key out.
-    given = {k for k in KIND_KEYS if getattr(w, k) != Workload.model_fields[k].default}
+    given = {k for k, default in _KIND_DEFAULTS.items() if getattr(w, k) != default}
     for key in sorted(given - kind.keys):
         kinds = [k.name for k in KINDS.values() if key in k.keys]
         raise ScenarioError(
@@ -527,7 +566,12 @@ def _resolve_workload(
     return w.model_copy(update=update) if update else w
 
 
-def _check_workloads_and_timeline(scenario: Scenario, base: Path) -> Scenario:
+def _check_workloads_and_timeline(
+    scenario: Scenario, base: Path
+) -> tuple[Scenario, dict[str, list[int]]]:
+    """Resolve the workloads and check each timeline action on its own; returns the
+    scenario and, per action, the indices of the entries that take it (so that the
+    checks over time visit those alone)."""
     clusters = {c.name: c for c in scenario.clusters}
     keys = item_keys(scenario.workloads)
     _unique(
@@ -541,8 +585,10 @@ def _check_workloads_and_timeline(scenario: Scenario, base: Path) -> Scenario:
         _resolve_workload(w, keys[i], clusters, base, later)
         for i, w in enumerate(scenario.workloads)
     ]
+    # Looked up once per action: dictionaries, so that validation grows with the
+    # actions, not with actions × workloads or × pools.
     kinds = {w.name: w.kind for w in resolved}
-    workloads = list(kinds)
+    taking: dict[str, list[int]] = {action: [] for action in TIMELINE_ACTIONS}
     for i, event in enumerate(scenario.timeline):
         path = f"timeline[{i}]"
         if event.at > scenario.duration:
@@ -559,13 +605,14 @@ def _check_workloads_and_timeline(scenario: Scenario, base: Path) -> Scenario:
                 value=", ".join(actions) or "no action",
             )
         (action,) = actions
+        taking[action].append(i)
         act = getattr(event, action)
         if hasattr(act, "cluster"):  # pool actions: their pools are checked in time order
             if act.cluster not in clusters:
                 raise _unknown("cluster", act.cluster, list(clusters), f"{path}.{action}.cluster")
         else:
-            if act.workload not in workloads:
-                raise _unknown("workload", act.workload, workloads, f"{path}.{action}.workload")
+            if act.workload not in kinds:
+                raise _unknown("workload", act.workload, list(kinds), f"{path}.{action}.workload")
             if not KINDS[kinds[act.workload]].scalable:
                 scalable = " and ".join(f"{k.name}s" for k in KINDS.values() if k.scalable)
                 raise ScenarioError(
@@ -585,7 +632,7 @@ def _check_workloads_and_timeline(scenario: Scenario, base: Path) -> Scenario:
             raise ScenarioError(
                 "max_surge and max_unavailable cannot both be 0", path=f"{path}.{action}"
             )
-    return scenario.model_copy(update={"workloads": resolved})
+    return scenario.model_copy(update={"workloads": resolved}), taking
 
 
 #: Timeline actions on a node pool, checked in time order (pools come and go).
@@ -757,7 +804,13 @@ def _surge_zero(surge: int | str, unavailable: int | str) -> bool:
     return zero(surge) and zero(unavailable)
 
 
-def _check_node_limit_over_time(scenario: Scenario) -> None:
+def _in_time_order(scenario: Scenario, indices: list[int]) -> list[int]:
+    """Timeline indices in the order their actions happen (ties: as written)."""
+    timeline = scenario.timeline
+    return sorted(indices, key=lambda i: timeline[i].at)
+
+
+def _check_node_limit_over_time(scenario: Scenario, pool_actions: list[int]) -> None:
     """A cluster stays within its mode's node limit after every timeline scale, and its
     autoscaled pools' max counts fit within it too."""
     for c, cluster in zip(item_keys(scenario.clusters), scenario.clusters, strict=True):
@@ -770,14 +823,15 @@ def _check_node_limit_over_time(scenario: Scenario) -> None:
                 path=f"clusters[{c}].node_pools",
             )
     counts = {c.name: {p.name: p.count for p in c.node_pools} for c in scenario.clusters}
+    # Each cluster's node count, kept up to date as the scales apply (not summed anew).
+    totals = {name: sum(pools.values()) for name, pools in counts.items()}
     limits = {c.name: MODES[c.cni] for c in scenario.clusters}
-    order = sorted(range(len(scenario.timeline)), key=lambda i: scenario.timeline[i].at)
-    for i in order:
+    for i in _in_time_order(scenario, pool_actions):
         event = scenario.timeline[i]
         (action,) = event.actions()
         act = getattr(event, action)
         if action == "delete_node_pool":
-            counts[act.cluster].pop(act.node_pool)
+            totals[act.cluster] -= counts[act.cluster].pop(act.node_pool)
             continue
         if action == "scale_node_pool":
             name, count, key = act.node_pool, act.count, "count"
@@ -790,30 +844,31 @@ def _check_node_limit_over_time(scenario: Scenario) -> None:
         else:
             continue
         pools = counts[act.cluster]
+        totals[act.cluster] += count - pools.get(name, 0)
         pools[name] = count
         mode = limits[act.cluster]
         # A replacement's old pool is still there while the new one comes up.
-        if sum(pools.values()) > mode.max_nodes:
+        if totals[act.cluster] > mode.max_nodes:
             raise ScenarioError(
-                f"takes cluster {act.cluster!r} to {sum(pools.values())} nodes; "
+                f"takes cluster {act.cluster!r} to {totals[act.cluster]} nodes; "
                 f"{mode.max_nodes_reason} holds at most {mode.max_nodes}",
                 path=f"timeline[{i}].{action}.{key}",
                 value=count,
             )
         if action == "replace_node_pool":
-            pools.pop(act.node_pool)
+            totals[act.cluster] -= pools.pop(act.node_pool)
 
 
-def _check_pod_cidr_expansions(scenario: Scenario, subnets: dict[str, SubnetRef]) -> None:
+def _check_pod_cidr_expansions(
+    scenario: Scenario, subnets: dict[str, SubnetRef], expansions: list[int]
+) -> None:
     """Each ``expand_pod_cidr``, in time order, widens an expandable pod CIDR to a range
     that contains it and is itself an acceptable pod CIDR (reference §9)."""
     clusters = {c.name: c for c in scenario.clusters}
     current = {c.name: c.pod_cidr for c in scenario.clusters}
-    order = sorted(range(len(scenario.timeline)), key=lambda i: scenario.timeline[i].at)
-    for i in order:
+    for i in _in_time_order(scenario, expansions):
         act = scenario.timeline[i].expand_pod_cidr
-        if act is None:
-            continue
+        assert act is not None
         path = f"timeline[{i}].expand_pod_cidr"
         cluster = clusters[act.cluster]
         mode = MODES[cluster.cni]
@@ -844,14 +899,6 @@ def resolve(scenario: Scenario, base: Path | None = None) -> Scenario:
 
     ``base`` is the scenario file's folder: files a scenario names are resolved there."""
     base = base if base is not None else Path(scenario.folder or Path.cwd())
-    samples = scenario.duration / scenario.sample_every
-    if samples > MAX_SAMPLES:
-        raise ScenarioError(
-            f"gives {samples:,.0f} samples over the run's {format_duration(scenario.duration)}; "
-            f"at most {MAX_SAMPLES:,}: sample less often",
-            path="sample_every",
-            value=format_duration(scenario.sample_every),
-        )
     _check_network(scenario)
     keys = item_keys(scenario.clusters)
     _unique(
@@ -864,10 +911,12 @@ def resolve(scenario: Scenario, base: Path | None = None) -> Scenario:
         _resolve_cluster(scenario, c, keys[i], subnets) for i, c in enumerate(scenario.clusters)
     ]
     resolved = scenario.model_copy(update={"clusters": clusters})
-    resolved = _check_workloads_and_timeline(resolved, base)
+    _check_output_budget(resolved)
+    resolved, taking = _check_workloads_and_timeline(resolved, base)
     resolved = _check_pool_actions(resolved, subnets)
     _check_one_allocation_mode_per_subnet(resolved)
-    _check_node_limit_over_time(resolved)
-    _check_pod_cidr_expansions(resolved, subnets)
+    pool_actions = sorted(i for action in POOL_ACTIONS for i in taking[action])
+    _check_node_limit_over_time(resolved, pool_actions)
+    _check_pod_cidr_expansions(resolved, subnets, taking["expand_pod_cidr"])
     resolved._folder = str(base.resolve())  # not part of the document: not serialised
     return resolved
