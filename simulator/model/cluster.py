@@ -15,6 +15,7 @@ from simulator.core.vm_sizes import pool_allocatable, pool_gpus
 from simulator.model.cni import CniMode, strategy_for
 from simulator.model.context import ModelContext
 from simulator.model.entities import Node, Pod
+from simulator.model.pending import PendingPods
 from simulator.model.preflight import Preflight
 from simulator.model.scheduler import NodeIndex, schedule
 from simulator.model.streams import Streams
@@ -63,6 +64,7 @@ class ClusterRuntime:
         self.index = NodeIndex(self.pools, self.spec.scheduling)
         self.pods: list[Pod] = []
         self.pending: dict[Pod, None] = {}  # insertion-ordered FIFO of unbound pods
+        self.queue = PendingPods()  # the same pods by what they need, for the scheduler
         self.controllers: dict[str, Controller] = {}
         self.daemonsets: list[Controller] = []  # controllers with a pod on every node
         self._system = SystemPods(self)
@@ -185,6 +187,7 @@ class ClusterRuntime:
         for daemonset in self.daemonsets:
             daemonset.node_ready(node)
         self.index.update(node)
+        self.queue.room(node)
         self.request_schedule()
         if self.autoscaler is not None:
             self.autoscaler.node_ready(node)
@@ -204,6 +207,7 @@ class ClusterRuntime:
                 if not pod.system:
                     pod.owner.evicted(pod)
         node.pods.clear()
+        self.queue.node_gone(node)
         node.mode.node_deleted(node)
         self.ctx.recorder.node_event(node, "node_deleted", "node removed from the pool")
         self.request_schedule()
@@ -247,6 +251,7 @@ class ClusterRuntime:
     def enqueue(self, pod: Pod, *, last: bool = False) -> None:
         """A new pod waits for the scheduler (``last``: see ``request_schedule``)."""
         self.pending[pod] = None
+        self.queue.add(pod)
         self.request_schedule(last=last)
 
     def request_schedule(self, *, last: bool = False) -> None:
@@ -265,7 +270,13 @@ class ClusterRuntime:
 
     def _schedule_pass(self) -> None:
         self._schedule_queued = False
-        for pod, node in schedule(self.pending, self.index):  # read before any is bound
+        if self.ctx.literal_schedule:  # test switch: walk every pending pod
+            bindings = schedule(self.pending, self.index)
+            for pod, _ in bindings:
+                self.queue.discard(pod)
+        else:
+            bindings = self.queue.bindings(self.index)
+        for pod, node in bindings:  # all chosen before any is bound
             del self.pending[pod]
             self._bind(pod, node)
         if self.pending and self.autoscaler is not None:
@@ -332,6 +343,7 @@ class ClusterRuntime:
         pod.deleted_s = now
         pod.end = reason
         self.pending.pop(pod, None)
+        self.queue.discard(pod)
 
     def delete_pod(self, pod: Pod, reason: str) -> None:
         """Delete (or evict) a pod. One with an address keeps it while it terminates:
@@ -378,6 +390,7 @@ class ClusterRuntime:
         if node.mode.watches_demand:
             node.mode.demand_changed(node)
         self.index.update(node)
+        self.queue.room(node)
         if self.autoscaler is not None:
             self.autoscaler.usage_changed(node)
         self.request_schedule()

@@ -56,6 +56,8 @@ class ModelContext:
     subnets: dict[str, SubnetState]  # every subnet of the scenario, by name
     exhaustion: Exhaustion  # the control plane's subnet exhaustion settings
     literal_tick: bool = False  # test switch: run CNS's 1 s ticker literally
+    literal_retry: bool = False  # test switch: retry waiting pods at every retry instant
+    literal_schedule: bool = False  # test switch: each pass walks every pending pod
     tripwire: Tripwire | None = None  # stops the run once it fails its checks (plan)
     network: Network | None = None  # the scenario's network settings
 

@@ -36,6 +36,8 @@ class World:
         seed: int,
         *,
         literal_tick: bool = False,
+        literal_retry: bool = False,
+        literal_schedule: bool = False,
         stop_on_fail: bool = False,
     ) -> None:
         self.scenario = scenario
@@ -83,6 +85,8 @@ class World:
                 self.subnets,
                 scenario.network.exhaustion,
                 literal_tick=literal_tick,
+                literal_retry=literal_retry,
+                literal_schedule=literal_schedule,
                 tripwire=self.tripwire,
                 network=scenario.network,
             )
