@@ -17,6 +17,7 @@ from simulator.model.context import ModelContext
 from simulator.model.entities import Node, Pod
 from simulator.model.pending import PendingPods
 from simulator.model.preflight import Preflight
+from simulator.model.retries import SandboxRetries
 from simulator.model.scheduler import NodeIndex, schedule
 from simulator.model.streams import Streams
 from simulator.model.subnets import SubnetState, pod_cidr_space
@@ -65,6 +66,11 @@ class ClusterRuntime:
         self.pods: list[Pod] = []
         self.pending: dict[Pod, None] = {}  # insertion-ordered FIFO of unbound pods
         self.queue = PendingPods()  # the same pods by what they need, for the scheduler
+        # Pods bound but waiting for an address: kubelet's retries, run when they can work.
+        assert ctx.retries is not None
+        self.retries: SandboxRetries = ctx.retries
+        self.retries.register(self.spec.name, self.timings.sandbox_retry, self._try_ip)
+        ctx.on_available = self.retries.address_freed
         self.controllers: dict[str, Controller] = {}
         self.daemonsets: list[Controller] = []  # controllers with a pod on every node
         self._system = SystemPods(self)
@@ -312,7 +318,7 @@ class ClusterRuntime:
             if address is None:
                 if self.ctx.tripwire is not None and pod.scheduled_s == self.env.now:
                     self.ctx.tripwire.pod_waiting(pod)  # its first try
-                self.ctx.after(self.timings.sandbox_retry, self._try_ip, pod)
+                self.retries.failed(pod)
                 return
             pod.ip = address
             pod.ip_s = self.env.now
@@ -344,6 +350,7 @@ class ClusterRuntime:
         pod.end = reason
         self.pending.pop(pod, None)
         self.queue.discard(pod)
+        self.retries.forget(pod)
 
     def delete_pod(self, pod: Pod, reason: str) -> None:
         """Delete (or evict) a pod. One with an address keeps it while it terminates:
@@ -376,6 +383,7 @@ class ClusterRuntime:
             return
         if pod.ip is not None:
             node.mode.release(pod)
+            self.retries.address_freed(node)
         self._vacate(node, pod)
 
     def _vacate(self, node: Node, pod: Pod) -> None:

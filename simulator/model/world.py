@@ -14,6 +14,7 @@ from simulator.model.clock import TickBus, collector_paused
 from simulator.model.cluster import ClusterRuntime
 from simulator.model.context import ModelContext
 from simulator.model.recorder import Recorder
+from simulator.model.retries import SandboxRetries
 from simulator.model.streams import Streams
 from simulator.model.subnets import POD_CIDR, SubnetState, VnetUsage, pod_cidr_space
 from simulator.model.tripwire import RunStopped, Tripwire
@@ -75,6 +76,7 @@ class World:
         self.clusters: dict[str, ClusterRuntime] = {}
         self.streams = Streams(seed)
         ticks = TickBus(self.env)
+        retries = SandboxRetries(self.env, literal=literal_retry)
         for order, cluster in enumerate(scenario.clusters):
             ctx = ModelContext(
                 self.env,
@@ -85,7 +87,7 @@ class World:
                 self.subnets,
                 scenario.network.exhaustion,
                 literal_tick=literal_tick,
-                literal_retry=literal_retry,
+                retries=retries,
                 literal_schedule=literal_schedule,
                 tripwire=self.tripwire,
                 network=scenario.network,
