@@ -63,9 +63,9 @@ class PendingPods:
     def add(self, pod: Pod) -> None:
         """A pod waits for a node, after every pod queued before it."""
         self._queued += 1
-        self._insert(pod, self._queued)
+        self._insert(pod, self._queued, moved=False)
 
-    def _insert(self, pod: Pod, place_: int) -> None:
+    def _insert(self, pod: Pod, place_: int, *, moved: bool = True) -> None:
         key, pin = need_of(pod)
         need = self._needs.get(key)
         if need is None:
@@ -74,7 +74,7 @@ class PendingPods:
             self._active[need] = None  # nothing known yet: the pass tries it
             if pin is not None:
                 self._pinned.setdefault(pin.index, {})[need] = None
-        tail = next(reversed(need.pods.values()), 0)
+        tail = next(reversed(need.pods.values()), 0) if moved else 0
         need.pods[pod] = place_
         if place_ < tail:  # a pod moved from another need (its pin went): keep FIFO
             need.pods = OrderedDict(sorted(need.pods.items(), key=lambda item: item[1]))
