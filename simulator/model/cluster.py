@@ -254,11 +254,13 @@ class ClusterRuntime:
         self.pods.append(pod)
         return pod
 
-    def enqueue(self, pod: Pod, *, last: bool = False) -> None:
-        """A new pod waits for the scheduler (``last``: see ``request_schedule``)."""
+    def enqueue(self, pod: Pod, *, last: bool = False, ask: bool = True) -> None:
+        """A new pod waits for the scheduler (``last``: see ``request_schedule``;
+        ``ask`` False: the caller calls ``request_schedule`` itself once done)."""
         self.pending[pod] = None
         self.queue.add(pod)
-        self.request_schedule(last=last)
+        if ask:
+            self.request_schedule(last=last)
 
     def request_schedule(self, *, last: bool = False) -> None:
         """Run a scheduling pass once, after the current instant's other events.

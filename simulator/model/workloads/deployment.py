@@ -46,12 +46,32 @@ class DeploymentController(Controller):
         env = self.cluster.env
         steps = abs(ramp.to - ramp.start)
         step = 1 if ramp.to > ramp.start else -1
+        asked = True  # whether the pods made so far have asked for a scheduling pass
         # One replica more (or less) at each of ``steps`` evenly spaced instants.
         for k in range(1, steps + 1):
             at = ramp.at + ramp.over * k / steps
             if at > env.now:
-                yield env.timeout(at - env.now)
-            self.scale(ramp.start + step * k, log=k in (1, steps))
+                timeout = env.timeout(at - env.now)
+                if not asked:
+                    # The pass comes after the next step is scheduled, as when the pod
+                    # had asked as it was made: in this event when nothing else is due
+                    # now (one event fewer a step), else in the same place as before.
+                    asked = True
+                    self.cluster.request_schedule(last=True)
+                yield timeout
+            replicas = ramp.start + step * k
+            if self.rollout is None and len(self.live) <= replicas:
+                # Only new pods (no deletion, no other event): their pass can wait until
+                # the end of this step.
+                asked = False
+                self.scale(replicas, log=k in (1, steps), ask=False)
+            else:
+                if not asked:  # before anything this step schedules, as it was
+                    asked = True
+                    self.cluster.request_schedule()
+                self.scale(replicas, log=k in (1, steps))
+        if not asked:
+            self.cluster.request_schedule(last=True)
 
     def _daily(self):
         points = self.spec.daily
@@ -68,7 +88,7 @@ class DeploymentController(Controller):
 
     # --- reconciling ----------------------------------------------------------------
 
-    def scale(self, replicas: int, *, log: bool = True) -> None:
+    def scale(self, replicas: int, *, log: bool = True, ask: bool = True) -> None:
         if log and replicas != self.replicas:
             self.cluster.ctx.recorder.event(
                 "workload_scaled",
@@ -77,7 +97,10 @@ class DeploymentController(Controller):
                 node_pool=self.spec.node_pool or "",
             )
         self.replicas = replicas
-        self.reconcile()
+        if ask:
+            self.reconcile()
+        else:  # only new pods: the caller asks for their scheduling pass
+            self._create(replicas - len(self.live), ask=False)
 
     def start_rollout(self, max_surge: int | str, max_unavailable: int | str) -> None:
         self.revision += 1
@@ -120,7 +143,7 @@ class DeploymentController(Controller):
         del self.live[pod]
         self.cluster.delete_pod(pod, "deleted")
 
-    def _create(self, count: int) -> None:
+    def _create(self, count: int, *, ask: bool = True) -> None:
         for _ in range(max(count, 0)):
             self.created += 1
             name = (
@@ -130,7 +153,7 @@ class DeploymentController(Controller):
             )
             pod = self.new_pod(name, self.spec.node_pool, revision=self.revision)
             self.live[pod] = None
-            self.cluster.enqueue(pod)
+            self.cluster.enqueue(pod, ask=ask)
 
     def _roll(self) -> None:
         """One sync of the RollingUpdate strategy (Kubernetes' deployment controller):
