@@ -20,6 +20,9 @@ from simulator.model.scheduler import NodeIndex, choose, need_of, place
 
 __all__ = ["PendingPods"]
 
+#: Empty needs kept for the next pod like theirs (saves making one per pod), at most.
+_KEEP = 1024
+
 
 class _Need:
     """The pending pods of one need, in queue order, and what is known of their nodes."""
@@ -71,9 +74,10 @@ class PendingPods:
         if need is None:
             self._serial += 1
             need = self._needs[key] = _Need(key, pin, pod, self._serial)
-            self._active[need] = None  # nothing known yet: the pass tries it
             if pin is not None:
                 self._pinned.setdefault(pin.index, {})[need] = None
+        if not need.blocked:
+            self._active[need] = None  # nothing known of its nodes: the pass tries it
         tail = next(reversed(need.pods.values()), 0) if moved else 0
         need.pods[pod] = place_
         if place_ < tail:  # a pod moved from another need (its pin went): keep FIFO
@@ -87,7 +91,10 @@ class PendingPods:
             return
         del need.pods[pod]
         if not need.pods:
-            self._drop(need)
+            if need.blocked or need.pin is not None or len(self._needs) > _KEEP:
+                self._drop(need)
+            else:  # kept, open, for the next pod like these
+                self._active.pop(need, None)
 
     def _drop(self, need: _Need) -> None:
         del self._needs[need.key]
