@@ -20,13 +20,18 @@ def run(
     *,
     progress: Callable[[float], None] | None = None,
     literal_tick: bool = False,
+    literal_retry: bool = False,
+    literal_schedule: bool = False,
     stop_on_fail: bool = False,
 ) -> Result:
     """Simulate ``scenario`` (a model, a mapping or a file path) and return its result.
 
     ``seed`` overrides the scenario's seed. ``progress`` is called with the simulated
     time as the run advances. ``literal_tick`` runs the node agent's 1 s ticker literally
-    instead of event-driven (slower; the outputs are the same). ``stop_on_fail`` ends
+    instead of event-driven (slower; the outputs are the same); ``literal_retry`` retries
+    every pod waiting for an address at each kubelet retry instant, and
+    ``literal_schedule`` has every scheduling pass walk every pending pod, instead of
+    acting on what changed (slower still; the outputs are the same). ``stop_on_fail`` ends
     the run at the instant it fails one of its checks (its verdict is then FAIL and its
     records end there: ``summary["stopped_at_s"]``).
     """
@@ -34,6 +39,13 @@ def run(
     used_seed = resolved.seed if seed is None else seed
     if used_seed != resolved.seed:
         resolved = resolved.model_copy(update={"seed": used_seed})
-    world = World(resolved, used_seed, literal_tick=literal_tick, stop_on_fail=stop_on_fail)
+    world = World(
+        resolved,
+        used_seed,
+        literal_tick=literal_tick,
+        literal_retry=literal_retry,
+        literal_schedule=literal_schedule,
+        stop_on_fail=stop_on_fail,
+    )
     world.run(progress)
     return build_result(world)

@@ -7,6 +7,7 @@ import pytest
 
 import simulator
 from simulator.model.entities import Node, Pod
+from simulator.model.pending import PendingPods
 from simulator.model.scheduler import NodeIndex, schedule
 
 from conftest import make_scenario
@@ -85,3 +86,17 @@ def test_a_gpu_request_no_pool_offers_is_refused():
         simulator.load_scenario(_gpu_doc(2, 1, gpu=4))
     # A pool without vm_size or allocatable has no limits, GPUs included.
     assert simulator.run(_gpu_doc(None, 4)).summary["pods"]["running_at_end"] == 4
+
+
+def test_the_pending_index_follows_a_pinned_pod_to_its_pool_when_its_node_goes():
+    index, nodes = _nodes({"a": 2}, max_pods=1)
+    queue = PendingPods()
+    first, second = _pod("first", pin=nodes[1]), _pod("second", pin=nodes[1], pool="a")
+    for pod in (first, second):
+        queue.add(pod)
+    assert [(p.name, n.name) for p, n in queue.bindings(index)] == [("first", "n1")]
+    assert queue.bindings(index) == []  # n1 is full: n0's room is no help
+    nodes[1].deleted_s = 5.0
+    queue.node_gone(nodes[1])  # the node is gone: the pool's scheduler decides
+    assert [(p.name, n.name) for p, n in queue.bindings(index)] == [("second", "n0")]
+    assert len(queue) == 0

@@ -17,7 +17,9 @@ from simulator.core.vm_sizes import pool_allocatable, pool_gpus
 from simulator.model.cni import CniMode, strategy_for
 from simulator.model.context import ModelContext
 from simulator.model.entities import Node, Pod
+from simulator.model.pending import PendingPods
 from simulator.model.preflight import PoolBook, Preflight
+from simulator.model.retries import SandboxRetries
 from simulator.model.scheduler import NodeIndex, schedule
 from simulator.model.streams import Streams
 from simulator.model.subnets import SubnetState, pod_cidr_space
@@ -53,6 +55,12 @@ class ClusterRuntime:
         # The cluster as it stands: ``node_pools`` are the pools that exist now.
         self.spec: Cluster = ctx.cluster
         self.timings = self.spec.timings
+        # Pods bound but waiting for an address: kubelet's retries, run when they can work
+        # (set before the modes' context is copied from ``ctx``: they call it).
+        assert ctx.retries is not None
+        self.retries: SandboxRetries = ctx.retries
+        self.retries.register(self.spec.name, self.timings.sandbox_retry, self._try_ip)
+        ctx.on_available = self.retries.address_freed
         every = [*self.spec.node_pools, *later_pools]
         # One strategy per CNI mode the cluster's pools run (AKS sets a pod-subnet
         # cluster's allocation mode per pool), and the one of each pool. A mode sets up
@@ -80,6 +88,7 @@ class ClusterRuntime:
         self.index = NodeIndex([p.name for p in every], self.spec.scheduling)
         self.pods: list[Pod] = []
         self.pending: dict[Pod, None] = {}  # insertion-ordered FIFO of unbound pods
+        self.queue = PendingPods()  # the same pods by what they need, for the scheduler
         self.controllers: dict[str, Controller] = {}
         self.daemonsets: list[Controller] = []  # controllers with a pod on every node
         self._system = SystemPods(self)
@@ -310,6 +319,7 @@ class ClusterRuntime:
         for daemonset in self.daemonsets:
             daemonset.node_ready(node)
         self.index.update(node)
+        self.queue.room(node)
         self.request_schedule()
         if self.autoscaler is not None:
             self.autoscaler.node_ready(node)
@@ -329,6 +339,7 @@ class ClusterRuntime:
                 if not pod.system:
                     pod.owner.evicted(pod)
         node.pods.clear()
+        self.queue.node_gone(node)
         node.mode.node_deleted(node)
         self.ctx.recorder.node_event(node, "node_deleted", "node removed from the pool")
         self.request_schedule()
@@ -358,6 +369,7 @@ class ClusterRuntime:
         node.cordoned = False
         node.schedulable = node.ready_s is not None
         self.index.update(node)
+        self.queue.room(node)  # pending pods that no node fitted may fit it again
         self.ctx.recorder.node_event(node, "node_reimaged", "reimaged in place and Ready")
         self.request_schedule()
 
@@ -385,10 +397,13 @@ class ClusterRuntime:
         self.pods.append(pod)
         return pod
 
-    def enqueue(self, pod: Pod, *, last: bool = False) -> None:
-        """A new pod waits for the scheduler (``last``: see ``request_schedule``)."""
+    def enqueue(self, pod: Pod, *, last: bool = False, ask: bool = True) -> None:
+        """A new pod waits for the scheduler (``last``: see ``request_schedule``;
+        ``ask`` False: the caller calls ``request_schedule`` itself once done)."""
         self.pending[pod] = None
-        self.request_schedule(last=last)
+        self.queue.add(pod)
+        if ask:
+            self.request_schedule(last=last)
 
     def request_schedule(self, *, last: bool = False) -> None:
         """Run a scheduling pass once, after the current instant's other events.
@@ -406,7 +421,13 @@ class ClusterRuntime:
 
     def _schedule_pass(self) -> None:
         self._schedule_queued = False
-        for pod, node in schedule(self.pending, self.index):  # read before any is bound
+        if self.ctx.literal_schedule:  # test switch: walk every pending pod
+            bindings = schedule(self.pending, self.index)
+            for pod, _ in bindings:
+                self.queue.discard(pod)
+        else:
+            bindings = self.queue.bindings(self.index)
+        for pod, node in bindings:  # all chosen before any is bound
             del self.pending[pod]
             self._bind(pod, node)
         if self.pending and self.autoscaler is not None:
@@ -442,7 +463,7 @@ class ClusterRuntime:
             if address is None:
                 if self.ctx.tripwire is not None and pod.scheduled_s == self.env.now:
                     self.ctx.tripwire.pod_waiting(pod)  # its first try
-                self.ctx.after(self.timings.sandbox_retry, self._try_ip, pod)
+                self.retries.failed(pod)
                 return
             pod.ip = address
             pod.ip_s = self.env.now
@@ -473,6 +494,8 @@ class ClusterRuntime:
         pod.deleted_s = now
         pod.end = reason
         self.pending.pop(pod, None)
+        self.queue.discard(pod)
+        self.retries.forget(pod)
 
     def delete_pod(self, pod: Pod, reason: str) -> None:
         """Delete (or evict) a pod. One with an address keeps it while it terminates:
@@ -506,6 +529,7 @@ class ClusterRuntime:
             return
         if pod.ip is not None:
             node.mode.release(pod)
+            self.retries.address_freed(node)
         self._vacate(node, pod)
 
     def _vacate(self, node: Node, pod: Pod) -> None:
@@ -520,6 +544,7 @@ class ClusterRuntime:
         elif node.mode.watches_demand:  # a delete; a finished pod's object stays
             node.mode.demand_changed(node)
         self.index.update(node)
+        self.queue.room(node)
         if self.autoscaler is not None:
             self.autoscaler.usage_changed(node)
         self.request_schedule()

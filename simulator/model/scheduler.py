@@ -17,7 +17,7 @@ from collections.abc import Iterable
 
 from simulator.model.entities import Node, Pod
 
-__all__ = ["NodeIndex", "schedule"]
+__all__ = ["NodeIndex", "choose", "need_of", "place", "schedule"]
 
 #: Allocation shares are compared in millionths, so keys stay exact integers.
 _SCALE = 1_000_000
@@ -127,35 +127,50 @@ class NodeIndex:
             self.update(node)
 
 
+def need_of(pod: Pod) -> tuple[tuple, Node | None]:
+    """What ``pod`` needs of a node, as a key shared by every pod that fits exactly the
+    same nodes, and the node it is pinned to while that node lives."""
+    pin = pod.pin if pod.pin is not None and pod.pin.alive else None
+    if pod.pools is None and pin is None and not pod.gpu and not pod.cap:
+        return (pod.pool, pod.cpu, pod.mem), None
+    return (pod.pool, pod.cpu, pod.mem, pod.gpu, pod.pools, pin and pin.index, pod.group), pin
+
+
+def choose(pod: Pod, pin: Node | None, index: NodeIndex) -> Node | None:
+    """The node ``pod`` goes to now, or None when none fits."""
+    if pin is not None:
+        # Honour the node it ran on in a trace: that node or none, while it lives.
+        return pin if pin.schedulable and pin.fits(pod) else None
+    if pod.pools is not None:
+        return index.pick_among(pod.pools, pod)
+    return index.pick(pod.pool, pod)
+
+
+def place(pod: Pod, node: Node, index: NodeIndex) -> None:
+    """Give ``pod`` its slot and requests on ``node`` at once, so the next choice sees them."""
+    node.pods.add(pod)
+    node.occupy(pod)
+    index.update(node)
+
+
 def schedule(pending: Iterable[Pod], index: NodeIndex) -> list[tuple[Pod, Node]]:
     """Choose a node for each pending pod that fits (FIFO); pods that fit nowhere wait.
 
     Each chosen node gets the pod at once, so the next choice sees the slot and the
-    resources taken; returns the bindings in order.
+    resources taken; returns the bindings in order. This walks every pending pod:
+    :class:`~simulator.model.pending.PendingPods` gives the same bindings at the cost of
+    what changed (the model's way; this one is the reference its tests compare with).
     """
     bindings: list[tuple[Pod, Node]] = []
     full: set[tuple] = set()
     for pod in pending:
-        pin = pod.pin if pod.pin is not None and pod.pin.alive else None
-        shape = (
-            (pod.pool, pod.cpu, pod.mem)
-            if pod.pools is None and pin is None and not pod.gpu and not pod.cap
-            else (pod.pool, pod.cpu, pod.mem, pod.gpu, pod.pools, pin and pin.index, pod.group)
-        )
+        shape, pin = need_of(pod)
         if shape in full:
             continue
-        if pin is not None:
-            # Honour the node it ran on in a trace: that node or none, while it lives.
-            node = pin if pin.schedulable and pin.fits(pod) else None
-        elif pod.pools is not None:
-            node = index.pick_among(pod.pools, pod)
-        else:
-            node = index.pick(pod.pool, pod)
+        node = choose(pod, pin, index)
         if node is None:
             full.add(shape)
             continue
-        node.pods.add(pod)
-        node.occupy(pod)
-        index.update(node)
+        place(pod, node, index)
         bindings.append((pod, node))
     return bindings

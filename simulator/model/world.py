@@ -16,6 +16,7 @@ from simulator.model.context import ModelContext
 from simulator.model.pool_actions import delete_pool, replace_pool
 from simulator.model.preflight import PoolBook
 from simulator.model.recorder import Recorder
+from simulator.model.retries import SandboxRetries
 from simulator.model.streams import Streams
 from simulator.model.subnets import POD_CIDR, SubnetState, VnetUsage, pod_cidr_space
 from simulator.model.tripwire import RunStopped, Tripwire
@@ -38,6 +39,8 @@ class World:
         seed: int,
         *,
         literal_tick: bool = False,
+        literal_retry: bool = False,
+        literal_schedule: bool = False,
         stop_on_fail: bool = False,
     ) -> None:
         self.scenario = scenario
@@ -84,6 +87,7 @@ class World:
         self.streams = Streams(seed)
         ticks = TickBus(self.env)
         book = PoolBook()  # every pool, for pre-flight checks of spaces pools share
+        retries = SandboxRetries(self.env, literal=literal_retry)
         for order, cluster in enumerate(scenario.clusters):
             ctx = ModelContext(
                 self.env,
@@ -94,6 +98,8 @@ class World:
                 self.subnets,
                 scenario.network.exhaustion,
                 literal_tick=literal_tick,
+                retries=retries,
+                literal_schedule=literal_schedule,
                 tripwire=self.tripwire,
                 network=scenario.network,
             )

@@ -3,6 +3,8 @@ profiles, as the Kubernetes deployment controller does them."""
 
 from __future__ import annotations
 
+import heapq
+
 from simulator.core.units import resolve_count
 from simulator.model.entities import Pod
 from simulator.model.workloads.base import Controller, PodHost
@@ -24,6 +26,10 @@ class DeploymentController(Controller):
         super().__init__(cluster, spec)
         self.replicas = 0
         self.live: dict[Pod, None] = {}  # not terminating, insertion-ordered
+        # The live pods by scale-down order, keyed as they were when pushed: a pod's rank
+        # only grows (pending, waiting, starting, running), so a key at the top that
+        # still matches its pod's is the smallest (see ``_first_victims``).
+        self._ranked: list[tuple[int, int, Pod]] = []
         self.created = 0
         self.revision = 0
         self.rollout: tuple[int | str, int | str] | None = None  # max surge, unavailable
@@ -46,12 +52,32 @@ class DeploymentController(Controller):
         env = self.cluster.env
         steps = abs(ramp.to - ramp.start)
         step = 1 if ramp.to > ramp.start else -1
+        asked = True  # whether the pods made so far have asked for a scheduling pass
         # One replica more (or less) at each of ``steps`` evenly spaced instants.
         for k in range(1, steps + 1):
             at = ramp.at + ramp.over * k / steps
             if at > env.now:
-                yield env.timeout(at - env.now)
-            self.scale(ramp.start + step * k, log=k in (1, steps))
+                timeout = env.timeout(at - env.now)
+                if not asked:
+                    # The pass comes after the next step is scheduled, as when the pod
+                    # had asked as it was made: in this event when nothing else is due
+                    # now (one event fewer a step), else in the same place as before.
+                    asked = True
+                    self.cluster.request_schedule(last=True)
+                yield timeout
+            replicas = ramp.start + step * k
+            if self.rollout is None and len(self.live) <= replicas:
+                # Only new pods (no deletion, no other event): their pass can wait until
+                # the end of this step.
+                asked = False
+                self.scale(replicas, log=k in (1, steps), ask=False)
+            else:
+                if not asked:  # before anything this step schedules, as it was
+                    asked = True
+                    self.cluster.request_schedule()
+                self.scale(replicas, log=k in (1, steps))
+        if not asked:
+            self.cluster.request_schedule(last=True)
 
     def _daily(self):
         points = self.spec.daily
@@ -68,7 +94,7 @@ class DeploymentController(Controller):
 
     # --- reconciling ----------------------------------------------------------------
 
-    def scale(self, replicas: int, *, log: bool = True) -> None:
+    def scale(self, replicas: int, *, log: bool = True, ask: bool = True) -> None:
         if log and replicas != self.replicas:
             self.cluster.ctx.recorder.event(
                 "workload_scaled",
@@ -77,7 +103,10 @@ class DeploymentController(Controller):
                 node_pool=self.spec.node_pool or "",
             )
         self.replicas = replicas
-        self.reconcile()
+        if ask:
+            self.reconcile()
+        else:  # only new pods: the caller asks for their scheduling pass
+            self._create(replicas - len(self.live), ask=False)
 
     def start_rollout(self, max_surge: int | str, max_unavailable: int | str) -> None:
         self.revision += 1
@@ -109,18 +138,36 @@ class DeploymentController(Controller):
             return
         surplus = len(self.live) - self.replicas
         if surplus > 0:
-            for pod in self._victims(list(self.live))[:surplus]:
+            for pod in self._first_victims(surplus):
                 self._delete(pod)
         self._create(self.replicas - len(self.live))
 
     def _victims(self, pods: list[Pod]) -> list[Pod]:
         return sorted(pods, key=lambda p: (_DELETE_RANK[p.phase], -p.seq))
 
+    def _first_victims(self, count: int) -> list[Pod]:
+        """``self._victims(list(self.live))[:count]``, at the cost of ``count`` (a ramp
+        down removes one pod a step: sorting every live pod each time is quadratic)."""
+        heap = self._ranked
+        if len(heap) > 2 * len(self.live) + 64:  # mostly pods gone meanwhile: rebuild
+            heap[:] = [(_DELETE_RANK[p.phase], -p.seq, p) for p in self.live]
+            heapq.heapify(heap)
+        chosen: list[Pod] = []
+        while len(chosen) < count and heap:
+            rank, key, pod = heap[0]
+            if pod not in self.live:
+                heapq.heappop(heap)
+            elif _DELETE_RANK[pod.phase] != rank:  # it moved on: file it where it is now
+                heapq.heapreplace(heap, (_DELETE_RANK[pod.phase], key, pod))
+            else:
+                chosen.append(heapq.heappop(heap)[2])
+        return chosen
+
     def _delete(self, pod: Pod) -> None:
         del self.live[pod]
         self.cluster.delete_pod(pod, "deleted")
 
-    def _create(self, count: int) -> None:
+    def _create(self, count: int, *, ask: bool = True) -> None:
         for _ in range(max(count, 0)):
             self.created += 1
             name = (
@@ -130,7 +177,8 @@ class DeploymentController(Controller):
             )
             pod = self.new_pod(name, self.spec.node_pool, revision=self.revision)
             self.live[pod] = None
-            self.cluster.enqueue(pod)
+            heapq.heappush(self._ranked, (0, -pod.seq, pod))  # pending: the lowest rank
+            self.cluster.enqueue(pod, ask=ask)
 
     def _roll(self) -> None:
         """One sync of the RollingUpdate strategy (Kubernetes' deployment controller):

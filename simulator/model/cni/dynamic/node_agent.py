@@ -81,6 +81,8 @@ class _Agent:
             if self.node.first_ips_s is None:
                 self.node.first_ips_s = self.ctx.env.now
             self.record(self.node)
+            if self.ctx.on_available is not None:
+                self.ctx.on_available(self.node)
 
     def set_exhausted(self, flag: bool) -> None:
         """The subnet's exhausted flag changed (ClusterSubnetState update)."""
