@@ -4,7 +4,13 @@ import ipaddress
 
 import pytest
 
-from simulator.core.addressing import CidrBlocks, SubnetPool, block_capacity, usable_addresses
+from simulator.core.addressing import (
+    CidrBlocks,
+    SubnetPool,
+    block_capacity,
+    block_prefix,
+    usable_addresses,
+)
 
 
 def test_a_slash_24_has_251_usable_addresses():
@@ -206,3 +212,7 @@ def test_a_subnet_smaller_than_a_block_hands_out_none():
     assert pool.block_count == 0 and pool.free_blocks() == 0
     assert pool.take_blocks(1) is None
     assert len(pool.take(3) or []) == 3
+
+
+def test_an_aligned_block_has_the_prefix_length_of_its_size():
+    assert [block_prefix(b) for b in (1, 16, 256, 65536)] == [32, 28, 24, 16]

@@ -20,6 +20,7 @@ __all__ = [
     "CidrBlocks",
     "SubnetPool",
     "block_capacity",
+    "block_prefix",
     "smallest_block_prefix",
     "smallest_prefix",
     "usable_addresses",
@@ -45,22 +46,27 @@ def smallest_prefix(addresses: int) -> int | None:
     return None
 
 
+def block_prefix(block: int) -> int:
+    """The prefix length of an aligned block of ``block`` addresses (a power of two):
+    16 -> 28, 256 -> 24."""
+    return 32 - (block.bit_length() - 1)
+
+
 def block_capacity(prefixlen: int, block: int, *, edges: bool = False) -> int:
     """Aligned blocks of ``block`` addresses (a power of two) a subnet hands out.
 
     The first block holds the network, gateway and DNS addresses and the last one the
     last address: by default neither is handed out; with ``edges`` both are, with only
     their usable addresses (which is Azure's is not public; see docs/model.md)."""
-    block_prefix = 32 - (block.bit_length() - 1)
-    if prefixlen > block_prefix:
+    prefix = block_prefix(block)
+    if prefixlen > prefix:
         return 0
-    return max(2 ** (block_prefix - prefixlen) - (0 if edges else 2), 0)
+    return max(2 ** (prefix - prefixlen) - (0 if edges else 2), 0)
 
 
 def smallest_block_prefix(blocks: int, block: int, *, edges: bool = False) -> int | None:
     """The longest prefix whose subnet hands out at least ``blocks`` blocks."""
-    block_prefix = 32 - (block.bit_length() - 1)
-    for prefix in range(min(MAX_PREFIX, block_prefix - 1), MIN_PREFIX - 1, -1):
+    for prefix in range(min(MAX_PREFIX, block_prefix(block) - 1), MIN_PREFIX - 1, -1):
         if block_capacity(prefix, block, edges=edges) >= blocks:
             return prefix
     return None

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 from simulator.core.addressing import (
     MIN_PREFIX,
     block_capacity,
+    block_prefix,
     smallest_block_prefix,
     smallest_prefix,
     usable_addresses,
@@ -40,14 +41,10 @@ class SubnetNeed:
         return asdict(self)
 
 
-def _block_prefix(take: Take) -> int:
-    return 32 - (take.block.bit_length() - 1)
-
-
 def _prefix(take: Take, units: int) -> int | None:
     """The smallest subnet (or pod CIDR) that holds ``units`` of the take."""
     if take.space is Space.POD_CIDR:  # whole blocks of a private range: no reserved ones
-        prefix = _block_prefix(take) - max(units - 1, 0).bit_length()
+        prefix = block_prefix(take.block) - max(units - 1, 0).bit_length()
         return prefix if prefix >= MIN_PREFIX else None
     if take.block == 1:
         return smallest_prefix(units)
@@ -57,7 +54,8 @@ def _prefix(take: Take, units: int) -> int | None:
 def _capacity(take: Take, prefix: int) -> int:
     """Units of the take a subnet (or pod CIDR) of ``prefix`` holds."""
     if take.space is Space.POD_CIDR:
-        return 2 ** (_block_prefix(take) - prefix) if prefix <= _block_prefix(take) else 0
+        top = block_prefix(take.block)
+        return 2 ** (top - prefix) if prefix <= top else 0
     if take.block == 1:
         return max(usable_addresses(prefix), 0)
     return block_capacity(prefix, take.block)

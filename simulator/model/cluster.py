@@ -12,6 +12,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import replace
 
+from simulator.core.addressing import block_prefix
 from simulator.core.modes import Space, mode_spec
 from simulator.core.vm_sizes import pool_allocatable, pool_gpus
 from simulator.model.cni import CniMode, strategy_for
@@ -190,7 +191,7 @@ class ClusterRuntime:
                 what = f"{need} IP addresses"
             else:
                 free = state.pool.free_blocks()  # type: ignore[union-attr]
-                what = f"{need} /{32 - (block - 1).bit_length()} blocks"
+                what = f"{need} /{block_prefix(block)} blocks"
             if need <= free:
                 continue
             state.mark_full()  # the space refused a request, as a failed take does

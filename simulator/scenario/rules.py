@@ -15,7 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from simulator.core import sample_grid
-from simulator.core.addressing import MAX_PREFIX, MIN_PREFIX, block_capacity, usable_addresses
+from simulator.core.addressing import (
+    MAX_PREFIX,
+    MIN_PREFIX,
+    block_capacity,
+    block_prefix,
+    usable_addresses,
+)
 from simulator.core.modes import MODES, ModeSpec, NodeLoad, Space, simulated_modes
 from simulator.core.units import format_duration
 from simulator.core.vm_sizes import VM_SIZES, pool_allocatable, pool_gpus
@@ -773,7 +779,7 @@ def _check_new_pool_fits(
         beside = held.get((name, take.block), 0)
         if need + beside <= capacity:
             continue
-        unit = "addresses" if take.block == 1 else f"/{32 - take.block.bit_length() + 1} blocks"
+        unit = "addresses" if take.block == 1 else f"/{block_prefix(take.block)} blocks"
         also = (
             f" beside the {beside} that pool {old.name!r}, which it replaces, holds until "
             "the new pool is up"
