@@ -1,21 +1,61 @@
-"""The model's clock: events that run after every other event of their instant, the bus
-that runs periodic readers' ticks in a fixed order, and pausing the collector for a run."""
+"""The model's clock: timed calls, events that run after every other event of their
+instant, the bus that runs periodic readers' ticks in a fixed order, and pausing the
+collector for a run."""
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 import simpy
+from simpy.core import NORMAL
+from simpy.events import Event
 
 from simulator.core.collector import collector_paused
 
-__all__ = ["LATE_PRIORITY", "POLL_PRIORITY", "LateEvent", "TickBus", "collector_paused"]
+__all__ = [
+    "LATE_PRIORITY",
+    "POLL_PRIORITY",
+    "LateEvent",
+    "TickBus",
+    "TimedCall",
+    "collector_paused",
+]
 
 #: SimPy runs lower priorities first at one instant (URGENT 0, NORMAL 1): these come last.
 LATE_PRIORITY = 2
 #: After the node agents' ticks too: the control plane's subnet poll. Fixing this order
 #: makes "did CNS tick before it saw the flag?" the same question in every run.
 POLL_PRIORITY = 3
+
+
+class TimedCall(Event):
+    """A timed call: a bare event carrying its action (cheaper than a Timeout plus a
+    closure, and the model schedules hundreds of thousands of them), at ``priority``
+    among the events of its instant (SimPy's NORMAL unless told)."""
+
+    __slots__ = ("action", "args")
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        delay: float,
+        action: Callable[..., Any],
+        args: tuple,
+        priority: float = NORMAL,
+    ) -> None:
+        self.env = env
+        self.callbacks = [_run_call]
+        self._value = None
+        self._ok = True
+        self.action = action
+        self.args = args
+        env.schedule(self, priority, delay)  # type: ignore[arg-type]
+
+
+def _run_call(call: TimedCall) -> None:
+    # A plain function, not a bound method: nothing to allocate per call.
+    call.action(*call.args)
 
 
 class LateEvent(simpy.Event):

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import simpy
-from simpy.core import NORMAL
-from simpy.events import Event
+
+from simulator.model.clock import TimedCall
 
 if TYPE_CHECKING:
     from simulator.model.clock import TickBus
@@ -20,29 +20,6 @@ if TYPE_CHECKING:
     from simulator.scenario.models import Cluster, Exhaustion, Network
 
 __all__ = ["ModelContext"]
-
-
-class _Call(Event):
-    """A timed call: a bare event carrying its action (cheaper than a Timeout plus a
-    closure, and the model schedules hundreds of thousands of them)."""
-
-    __slots__ = ("action", "args")
-
-    def __init__(
-        self, env: simpy.Environment, delay: float, action: Callable[..., Any], args: tuple
-    ) -> None:
-        self.env = env
-        self.callbacks = [_run_call]
-        self._value = None
-        self._ok = True
-        self.action = action
-        self.args = args
-        env.schedule(self, NORMAL, delay)
-
-
-def _run_call(call: _Call) -> None:
-    # A plain function, not a bound method: nothing to allocate per call.
-    call.action(*call.args)
 
 
 @dataclass
@@ -67,4 +44,4 @@ class ModelContext:
 
     def after(self, delay: float, action: Callable[..., Any], *args: Any) -> None:
         """Call ``action(*args)`` ``delay`` seconds from now."""
-        _Call(self.env, delay, action, args)
+        TimedCall(self.env, delay, action, args)

@@ -19,8 +19,8 @@ import math
 from collections.abc import Callable
 
 import simpy
-from simpy.events import Event
 
+from simulator.model.clock import TimedCall
 from simulator.model.entities import Node, Pod
 
 __all__ = ["RETRY_PRIORITY", "SandboxRetries", "next_retry"]
@@ -28,27 +28,6 @@ __all__ = ["RETRY_PRIORITY", "SandboxRetries", "next_retry"]
 #: After SimPy's URGENT (0), before NORMAL (1): a retry due at an instant runs before
 #: anything else that happens then, as it was scheduled one interval earlier.
 RETRY_PRIORITY = 0.5
-
-
-class _At(Event):
-    """A bare event at ``RETRY_PRIORITY`` calling ``action(arg)``."""
-
-    __slots__ = ("action", "arg")
-
-    def __init__(
-        self, env: simpy.Environment, delay: float, action: Callable[[object], None], arg: object
-    ) -> None:
-        self.env = env
-        self.callbacks = [_fire]
-        self._value = None
-        self._ok = True
-        self.action = action
-        self.arg = arg
-        env.schedule(self, RETRY_PRIORITY, delay)
-
-
-def _fire(event: _At) -> None:
-    event.action(event.arg)
 
 
 def next_retry(last: float, at: float, interval: float, after: float) -> tuple[float, float]:
@@ -102,7 +81,7 @@ class SandboxRetries:
         """CNI ADD found no address for ``pod`` now: kubelet tries again one interval on."""
         if self.literal:
             interval, retry = self._clusters[pod.cluster]
-            _At(self.env, interval, retry, pod)  # type: ignore[arg-type]
+            TimedCall(self.env, interval, retry, (pod,), RETRY_PRIORITY)
             return
         if pod not in self._order:  # its first failure: its place among waiting pods
             self._seq += 1
@@ -126,7 +105,7 @@ class SandboxRetries:
             due = self._due.get(at)
             if due is None:
                 due = self._due[at] = []
-                _At(self.env, _delay_to(now, at), self._run, at)
+                TimedCall(self.env, _delay_to(now, at), self._run, (at,), RETRY_PRIORITY)
             due.append((last, pod))
 
     def forget(self, pod: Pod) -> None:
