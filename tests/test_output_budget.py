@@ -99,3 +99,18 @@ def test_no_grid_fits_is_refused_at_validation(monkeypatch):
         "share of it): even a grid of the start and the end alone would write more than "
         "the output budget of 60 rows; split the scenario"
     )
+
+
+def test_pools_the_timeline_adds_count_in_the_budget(monkeypatch):
+    # 2 pools in subnets of their own: 4 series. A pool added at 1 h in a third subnet
+    # makes 6, whose start-and-end grid needs 12 rows: refused with a budget of 10.
+    doc = idle_subnets(3, duration="2h", every="1m")
+    added = doc["clusters"][0]["node_pools"].pop()
+    doc["timeline"] = [{"at": "1h", "add_node_pool": {"cluster": "c", "node_pool": added}}]
+    monkeypatch.setattr(sample_grid, "ROW_BUDGET", 10)
+    with pytest.raises(ScenarioError, match="give 6 series on the sample grid"):
+        simulator.load_scenario(doc)
+    monkeypatch.setattr(sample_grid, "ROW_BUDGET", 12)
+    result = simulator.run(doc)  # the run's own count agrees with validation's
+    assert result.scenario.sample_every == 2 * 3600
+    assert len(result.subnets) + len(result.holders) == 6 * 2

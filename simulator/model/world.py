@@ -78,12 +78,8 @@ class World:
         self.clusters: dict[str, ClusterRuntime] = {}
         # The pools the timeline adds, per cluster (set up with the cluster's own).
         self.later_pools: dict[str, list[NodePool]] = {c.name: [] for c in scenario.clusters}
-        for event in scenario.timeline:
-            if event.add_node_pool is not None:
-                self.later_pools[event.add_node_pool.cluster].append(event.add_node_pool.node_pool)
-            if event.replace_node_pool is not None:
-                act = event.replace_node_pool
-                self.later_pools[act.cluster].append(act.with_)
+        for _, _, name, pool in scenario.timeline_pools():
+            self.later_pools[name].append(pool)
         self.streams = Streams(seed)
         ticks = TickBus(self.env)
         book = PoolBook()  # every pool, for pre-flight checks of spaces pools share

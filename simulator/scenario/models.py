@@ -457,6 +457,20 @@ class Scenario(StrictModel):
 
     __hash__ = StrictModel.__hash__
 
+    def timeline_pools(self) -> list[tuple[int, str, str, NodePool]]:
+        """The pools the timeline adds, in the timeline's order: the entry's index, where
+        in it the pool is (``add_node_pool.node_pool``, ``replace_node_pool.with``), the
+        cluster it names, the pool."""
+        out = []
+        for i, event in enumerate(self.timeline):
+            if event.add_node_pool is not None:
+                act = event.add_node_pool
+                out.append((i, "add_node_pool.node_pool", act.cluster, act.node_pool))
+            if event.replace_node_pool is not None:
+                act = event.replace_node_pool
+                out.append((i, "replace_node_pool.with", act.cluster, act.with_))
+        return out
+
     def to_document(self) -> dict[str, Any]:
         """The scenario as a plain document (durations spelled with units)."""
         return self.model_dump(mode="json", by_alias=True)

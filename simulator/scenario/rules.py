@@ -410,17 +410,11 @@ def _resolve_cluster(
         _resolve_pool(cluster, c, pool, f"clusters[{c}].node_pools[{keys[p]}]", subnets)
         for p, pool in enumerate(cluster.node_pools)
     ]
-    vnets = {subnets[p.node_subnet].vnet for p in pools}
-    if len(vnets) > 1:
-        first = subnets[pools[0].node_subnet].vnet
-        for p, pool in enumerate(pools):
-            if subnets[pool.node_subnet].vnet != first:
-                raise ScenarioError(
-                    f"node subnet is in VNet {subnets[pool.node_subnet].vnet!r} but the "
-                    f"cluster's first node pool is in VNet {first!r}; a cluster lives in one VNet",
-                    path=f"clusters[{c}].node_pools[{keys[p]}].node_subnet",
-                    value=pool.node_subnet,
-                )
+    first = subnets[pools[0].node_subnet].vnet
+    for p, pool in enumerate(pools):
+        _check_in_vnet(
+            pool, first, "the cluster's first node pool", f"clusters[{c}]", keys[p], subnets
+        )
     mode = MODES[cluster.cni]
     nodes = sum(p.count for p in pools)
     if nodes > mode.max_nodes:
@@ -438,15 +432,14 @@ def grid_series(scenario: Scenario) -> int:
     subnet or pod CIDR, and each used subnet's reserved addresses."""
     used: set[str] = set()
     holders = 0
-    for cluster in scenario.clusters:
-        for pool in cluster.node_pools:
-            used.add(pool.node_subnet)
+    for _, cluster, pool in _every_pool(scenario):  # the pools the timeline adds too
+        used.add(pool.node_subnet)
+        holders += 1
+        if pool.pod_subnet is not None:
+            used.add(pool.pod_subnet)
             holders += 1
-            if pool.pod_subnet is not None:
-                used.add(pool.pod_subnet)
-                holders += 1
-            elif cluster.pod_cidr is not None:
-                holders += 1
+        elif cluster.pod_cidr is not None:
+            holders += 1
     reserved = sum(
         1 for v in scenario.network.vnets for s in v.subnets if s.name in used and s.reserved
     )
@@ -500,13 +493,8 @@ def _every_pool(scenario: Scenario) -> Iterator[tuple[str, Cluster, NodePool]]:
 
 def _timeline_pools(scenario: Scenario) -> Iterator[tuple[str, str, NodePool]]:
     """The pools the timeline adds: where, the cluster named, the pool."""
-    for i, event in enumerate(scenario.timeline):
-        if event.add_node_pool is not None:
-            act = event.add_node_pool
-            yield f"timeline[{i}].add_node_pool.node_pool", act.cluster, act.node_pool
-        if event.replace_node_pool is not None:
-            act = event.replace_node_pool
-            yield f"timeline[{i}].replace_node_pool.with", act.cluster, act.with_
+    for i, where, cluster, pool in scenario.timeline_pools():
+        yield f"timeline[{i}].{where}", cluster, pool
 
 
 #: Each kind-specific key's default, read once (not once per workload).
@@ -652,7 +640,9 @@ POOL_ACTIONS = (
 )
 
 
-def _check_pool_actions(scenario: Scenario, subnets: dict[str, SubnetRef]) -> Scenario:
+def _check_pool_actions(
+    scenario: Scenario, subnets: dict[str, SubnetRef], indices: list[int]
+) -> Scenario:
     """Pool actions in time order, against the pools that exist at their time; the pools
     they add resolved (defaults filled in) and checked as ``node_pools[]`` entries are.
 
@@ -663,11 +653,9 @@ def _check_pool_actions(scenario: Scenario, subnets: dict[str, SubnetRef]) -> Sc
     live = {c.name: {p.name: p for p in c.node_pools} for c in scenario.clusters}
     gone: dict[tuple[str, str], str] = {}  # (cluster, pool): when and how it went
     timeline = list(scenario.timeline)
-    for i in sorted(range(len(timeline)), key=lambda i: timeline[i].at):
+    for i in _in_time_order(scenario, indices):
         event = timeline[i]
         (action,) = event.actions()
-        if action not in POOL_ACTIONS:
-            continue
         act = getattr(event, action)
         path = f"timeline[{i}].{action}"
         cluster, pools = clusters[act.cluster], live[act.cluster]
@@ -703,7 +691,7 @@ def _check_pool_actions(scenario: Scenario, subnets: dict[str, SubnetRef]) -> Sc
             gone[act.cluster, act.node_pool] = f"deleted at {when}"
         if action in ("add_node_pool", "replace_node_pool"):
             key = "node_pool" if action == "add_node_pool" else "with_"
-            at = f"{path}.{'node_pool' if key == 'node_pool' else 'with'}"
+            at = f"{path}.{key.rstrip('_')}"
             new = getattr(act, key)
             if new.name in pools or (act.cluster, new.name) in gone:
                 was = gone.get((act.cluster, new.name), "in use")
@@ -714,15 +702,8 @@ def _check_pool_actions(scenario: Scenario, subnets: dict[str, SubnetRef]) -> Sc
                     value=new.name,
                 )
             resolved = _resolve_pool(cluster, where[act.cluster], new, at, subnets)
-            first = next(iter(cluster.node_pools))
-            vnet = subnets[first.node_subnet].vnet
-            if subnets[resolved.node_subnet].vnet != vnet:
-                raise ScenarioError(
-                    f"node subnet is in VNet {subnets[resolved.node_subnet].vnet!r} but "
-                    f"cluster {act.cluster!r} is in VNet {vnet!r}; a cluster lives in one VNet",
-                    path=f"{at}.node_subnet",
-                    value=resolved.node_subnet,
-                )
+            vnet = subnets[cluster.node_pools[0].node_subnet].vnet
+            _check_in_vnet(resolved, vnet, f"cluster {act.cluster!r}", at, None, subnets)
             _check_new_pool_fits(scenario, cluster, resolved, at, subnets, old)
             pools[new.name] = resolved
             if old is not None:
@@ -730,6 +711,27 @@ def _check_pool_actions(scenario: Scenario, subnets: dict[str, SubnetRef]) -> Sc
                 gone[act.cluster, old.name] = f"replaced at {when}"
             timeline[i] = event.model_copy(update={action: act.model_copy(update={key: resolved})})
     return scenario.model_copy(update={"timeline": timeline})
+
+
+def _check_in_vnet(
+    pool: NodePool,
+    vnet: str,
+    whose: str,
+    path: str,
+    key: Name | int | None,
+    subnets: dict[str, SubnetRef],
+) -> None:
+    """A cluster lives in one VNet: ``pool``'s node subnet must be in ``vnet``, the VNet
+    of ``whose`` (``path``: the pool's entry, or its list with ``key``)."""
+    found = subnets[pool.node_subnet].vnet
+    if found != vnet:
+        where = path if key is None else f"{path}.node_pools[{key}]"
+        raise ScenarioError(
+            f"node subnet is in VNet {found!r} but {whose} is in VNet {vnet!r}; a cluster "
+            "lives in one VNet",
+            path=f"{where}.node_subnet",
+            value=pool.node_subnet,
+        )
 
 
 def _live_pool(
@@ -917,11 +919,11 @@ def resolve(scenario: Scenario, base: Path | None = None) -> Scenario:
         _resolve_cluster(scenario, c, keys[i], subnets) for i, c in enumerate(scenario.clusters)
     ]
     resolved = scenario.model_copy(update={"clusters": clusters})
-    _check_output_budget(resolved)
     resolved, taking = _check_workloads_and_timeline(resolved, base)
-    resolved = _check_pool_actions(resolved, subnets)
-    _check_one_allocation_mode_per_subnet(resolved)
     pool_actions = sorted(i for action in POOL_ACTIONS for i in taking[action])
+    resolved = _check_pool_actions(resolved, subnets, pool_actions)
+    _check_output_budget(resolved)  # the pools the timeline adds write series too
+    _check_one_allocation_mode_per_subnet(resolved)
     _check_node_limit_over_time(resolved, pool_actions)
     _check_pod_cidr_expansions(resolved, subnets, taking["expand_pod_cidr"])
     resolved._folder = str(base.resolve())  # not part of the document: not serialised
