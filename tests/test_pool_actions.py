@@ -167,6 +167,31 @@ def test_a_replacement_the_preflight_check_refuses_leaves_the_old_pool():
     assert not (result.events["kind"] == "node_drained").any()
 
 
+def test_a_replacement_whose_vms_the_subnet_cannot_hold_stops_at_the_scale_set():
+    # The same crowded subnet without the pre-flight check: the scale set creates the
+    # new pool's 2 VMs (2 × 31 addresses, 34 free) all or nothing, so none; the old pool
+    # stays and says which refusal stopped it.
+    doc = _two_subnet_traditional(nodes=5, replicas=10)
+    doc["preflight_checks"] = False
+    doc["clusters"][0]["node_pools"].append(
+        {"name": "other", "count": 2, "max_pods": 30, "node_subnet": "nodesubnet"}
+    )
+    new = {"name": "user2", "count": 2, "max_pods": 30, "node_subnet": "nodesubnet"}
+    doc["timeline"] = [_replace(new)]
+    result = simulator.run(doc)
+    assert _events(result, "node_pool_replace_failed") == [
+        [
+            60.0,
+            "node_pool_replace_failed",
+            "user",
+            "user stays: the new pool was refused by the scale set (SubnetIsFull)",
+        ]
+    ]
+    (failed,) = result.events[result.events["kind"] == "scale_up_failed"]["message"]
+    assert "does not have enough capacity for 62 IP addresses (34 free)" in failed
+    assert result.summary["nodes"]["alive_at_end"] == 7
+
+
 def test_a_daemonset_of_every_pool_runs_on_an_added_pool():
     doc = _two_subnet_traditional(replicas=0)
     doc["workloads"].append({"name": "agent", "kind": "daemonset", "cluster": "aks1"})

@@ -232,18 +232,20 @@ class ClusterRuntime:
         self.autoscaler.pool_changed(changed)
         return True
 
-    def add_pool(self, pool: NodePool, operation: str = "add") -> bool:
+    def add_pool(self, pool: NodePool, operation: str = "add") -> str | None:
         """Create ``pool`` and its nodes, through the pre-flight check as AKS's node pool
-        add is; False (and nothing changed) when the check refuses it."""
+        add is, its VMs all or nothing; what refused it (nothing then changed), or None."""
         self.pools[pool.name] = pool
         self.nodes_for[pool.name] = []
         self.spec = self.spec.model_copy(update={"node_pools": [*self.spec.node_pools, pool]})
+        refusal = None
         if pool.count and not self.preflight_ok(pool, pool.count, f"node pool {operation}"):
+            refusal = "the pre-flight check"
+        elif self.scale_set_refusal(pool, pool.count, f"node pool {operation}") is not None:
+            refusal = "the scale set (SubnetIsFull)"
+        if refusal is not None:
             self.unlist_pool(pool.name)
-            return False
-        if self.scale_set_refusal(pool, pool.count, f"node pool {operation}") is not None:
-            self.unlist_pool(pool.name)
-            return False
+            return refusal
         if self.preflight is not None:
             self.preflight.accepted(pool, pool.count)
         if self.autoscaler is not None and pool.autoscaler is not None:
@@ -258,7 +260,7 @@ class ClusterRuntime:
         )
         for _ in range(pool.count):
             self.add_node(pool, provision=self.timings.node_provision)
-        return True
+        return None
 
     def unlist_pool(self, name: str) -> None:
         """``name`` is no pool of the cluster any more: no checks count it, no

@@ -57,8 +57,9 @@ def delete_pool(cluster: ClusterRuntime, name: str):
 
 def replace_pool(cluster: ClusterRuntime, old: str, new: NodePool):
     """Blue-green: create ``new``; once its nodes are Ready, cordon the old pool's nodes,
-    drain them one by one and delete the pool. A new pool the pre-flight check refuses,
-    or whose nodes cannot all be created, stops the replacement: the old pool stays."""
+    drain them one by one and delete the pool. A new pool the pre-flight check or the
+    scale set refuses, or whose nodes cannot all be created, stops the replacement: the
+    old pool stays."""
     env = cluster.env
     cluster.ctx.recorder.event(
         "node_pool_replace_started",
@@ -76,8 +77,9 @@ def replace_pool(cluster: ClusterRuntime, old: str, new: NodePool):
             node_pool=old,
         )
 
-    if not cluster.add_pool(new, "replace"):
-        stop("the new pool was refused by the pre-flight check")
+    refusal = cluster.add_pool(new, "replace")
+    if refusal is not None:
+        stop(f"the new pool was refused by {refusal}")
         return
     if new.count:
         yield env.timeout(cluster.timings.node_provision)
