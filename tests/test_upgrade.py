@@ -29,7 +29,8 @@ def _node(index):
 
 
 def _steps(result, after=0.0):
-    kinds = ("node_created", "node_drained", "node_deleted", "node_failed")
+    """(time, kind, node number) of every node step after ``after``."""
+    kinds = ("node_created", "node_drained", "node_reimaged", "node_deleted", "node_failed")
     events = result.events[result.events["kind"].isin(kinds) & (result.events["time_s"] > after)]
     return [(t, k, int(n[-6:])) for t, k, n in events[["time_s", "kind", "node"]].values]
 
@@ -287,9 +288,7 @@ def test_max_unavailable_upgrades_in_place_with_no_new_vm_and_no_new_address():
     doc = make_scenario(cni="traditional", nodes=3, max_pods=30, replicas=60, duration="20m")
     doc["timeline"] = [_upgrade_with(max_surge=0, max_unavailable=1)]
     result = simulator.run(doc)
-    kinds = ("node_created", "node_drained", "node_reimaged", "node_deleted")
-    events = result.events[result.events["kind"].isin(kinds) & (result.events["time_s"] > 0)]
-    steps = [(t, k, int(n[-6:])) for t, k, n in events[["time_s", "kind", "node"]].values]
+    steps = _steps(result)
     assert steps == [
         (60.0, "node_drained", 0),
         (270.0, "node_reimaged", 0),  # drain 30 s + reimage 180 s
@@ -314,9 +313,7 @@ def test_surge_and_max_unavailable_together_replace_some_and_reimage_others():
     doc = make_scenario(cni="traditional", nodes=4, max_pods=30, replicas=40, duration="20m")
     doc["timeline"] = [_upgrade_with(max_surge=1, max_unavailable=1)]
     result = simulator.run(doc)
-    kinds = ("node_created", "node_drained", "node_reimaged", "node_deleted")
-    events = result.events[result.events["kind"].isin(kinds) & (result.events["time_s"] > 0)]
-    steps = [(t, k, int(n[-6:])) for t, k, n in events[["time_s", "kind", "node"]].values]
+    steps = _steps(result)
     assert steps == [
         (60.0, "node_created", 4),
         (240.0, "node_drained", 0),
