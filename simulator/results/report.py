@@ -24,6 +24,7 @@ from simulator.charts.planning import varying_figures
 from simulator.core.modes import MODES
 from simulator.errors import IpsimError
 from simulator.results.folders import check_file_target, write_file
+from simulator.scenario.models import added_pool_documents
 from simulator.version import VERSION
 
 __all__ = [
@@ -140,11 +141,8 @@ def _scenario_brief(scenario: dict[str, Any], summary: dict[str, Any]) -> str:
     # The timeline's pools (add_node_pool, replace_node_pool) follow their cluster's own,
     # their node count with the time they are added.
     later: dict[str, list[tuple[dict[str, Any], str]]] = {}
-    for event in scenario.get("timeline") or []:
-        for key, field in (("add_node_pool", "node_pool"), ("replace_node_pool", "with")):
-            act = event.get(key)
-            if isinstance(act, dict) and isinstance(act.get(field), dict):
-                later.setdefault(act.get("cluster"), []).append((act[field], event.get("at")))
+    for name, pool, at in added_pool_documents(scenario):
+        later.setdefault(name, []).append((pool, at))
     pools = []
     for cluster in scenario["clusters"]:
         mode = MODES.get(cluster.get("cni"))

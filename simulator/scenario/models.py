@@ -60,6 +60,7 @@ __all__ = [
     "UpgradeNodePool",
     "VNet",
     "Workload",
+    "added_pool_documents",
     "minor_version",
 ]
 
@@ -474,3 +475,21 @@ class Scenario(StrictModel):
     def to_document(self) -> dict[str, Any]:
         """The scenario as a plain document (durations spelled with units)."""
         return self.model_dump(mode="json", by_alias=True)
+
+
+#: The timeline actions that add a pool, and the key of the pool they add.
+POOL_ADDING = {"add_node_pool": "node_pool", "replace_node_pool": "with"}
+
+
+def added_pool_documents(document: dict[str, Any]) -> list[tuple[Any, dict[str, Any], Any]]:
+    """The pools a scenario document's timeline adds, as written (before validation, or
+    from a resolved ``scenario.resolved.yaml``): the cluster named, the pool, the time."""
+    out = []
+    for event in document.get("timeline") or []:
+        if not isinstance(event, dict):
+            continue
+        for action, key in POOL_ADDING.items():
+            act = event.get(action)
+            if isinstance(act, dict) and isinstance(act.get(key), dict):
+                out.append((act.get("cluster"), act[key], event.get("at")))
+    return out

@@ -18,6 +18,7 @@ import yaml
 from simulator.core.modes import MODES, simulated_modes
 from simulator.errors import IpsimError
 from simulator.scenario.loader import read_value
+from simulator.scenario.models import added_pool_documents
 
 __all__ = ["SetError", "apply_settings", "parse_settings", "set_key", "switch_cni", "variants"]
 
@@ -104,11 +105,8 @@ def switch_cni(document: dict[str, Any], cni: str) -> None:
     spec = MODES[cni]
     # The pools the timeline adds switch with their cluster.
     later: dict[Any, list[dict[str, Any]]] = {}
-    for event in document.get("timeline") or []:
-        for key, field in (("add_node_pool", "node_pool"), ("replace_node_pool", "with")):
-            act = event.get(key) if isinstance(event, dict) else None
-            if isinstance(act, dict) and isinstance(act.get(field), dict):
-                later.setdefault(act.get("cluster"), []).append(act[field])
+    for name, pool, _ in added_pool_documents(document):
+        later.setdefault(name, []).append(pool)
     for c, cluster in enumerate(document.get("clusters") or []):
         if not isinstance(cluster, dict):
             continue
