@@ -112,3 +112,41 @@ def test_deleting_nodes_returns_every_address(scenario_doc):
     # The evicted pods come back on the remaining node, up to its 30 slots.
     assert subnet["final_assigned"] == 30
     assert result.summary["pods"]["pending_at_end"] == 10
+
+
+def _addons_on_a_slash_24(scenario_doc, addons, *, nodes=9, replicas=0, preflight=False):
+    doc = scenario_doc(cni="traditional", nodes=nodes, node_cidr="10.240.0.0/24",
+                       replicas=replicas)  # fmt: skip
+    doc["clusters"][0]["node_pools"][0]["host_network_addons"] = addons
+    doc["preflight_checks"] = preflight
+    return simulator.run(doc)
+
+
+def test_host_network_addons_leave_their_addresses_out_of_each_node(scenario_doc):
+    # AKS CHANGELOG 2022-01-07: no VNet address for hostNetwork daemonset pods. With 4
+    # of them a node at max pods 30 holds 1 + 26 = 27 addresses: 9 nodes hold 243 of a
+    # /24's 251, where 9 × 31 = 279 would not fit (the create then makes no VM at all).
+    result = _addons_on_a_slash_24(scenario_doc, 4)
+    assert result.summary["nodes"]["created"] == 9
+    assert result.summary["subnets"]["nodesubnet"]["final_allocated"] == 243
+    assert set(result.nnc["max_ips"]) == {26}
+    plain = _addons_on_a_slash_24(scenario_doc, 0)
+    assert plain.summary["nodes"]["created"] == 0
+    assert plain.summary["operations_refused"] == 1
+
+
+def test_pods_beyond_the_reserved_addresses_wait_for_one(scenario_doc):
+    # 9 nodes × 27 pods with an address each (spread): 26 of each node's get one, the
+    # slot the add-ons were to fill holds a pod that waits.
+    result = _addons_on_a_slash_24(scenario_doc, 4, replicas=9 * 27)
+    assert result.summary["pods"]["running_at_end"] == 9 * 26
+    assert result.summary["pods"]["waiting_for_ip_at_end"] == 9
+
+
+def test_the_pre_flight_check_still_counts_one_plus_max_pods(scenario_doc):
+    # Azure/AKS#456's count (10 nodes at max pods 30: 310) is the resource provider's,
+    # whatever the NICs reserve: 9 nodes are 279 > 251.
+    result = _addons_on_a_slash_24(scenario_doc, 4, preflight=True)
+    (refusal,) = result.events[result.events["kind"] == "preflight_refused"]["message"]
+    assert "Pre-allocated IPs 279 exceeds IPs available 251" in refusal
+    assert result.summary["nodes"]["created"] == 0

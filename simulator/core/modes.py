@@ -71,6 +71,9 @@ class NodeLoad:
     max_pods: int
     pods: int  # pods with a pod IP the node runs (at most max pods)
     batch: int = 16  # dynamic allocation's batch size
+    #: Traditional CNI: hostNetwork add-on pods per node, for which the NIC reserves no
+    #: address (AKS CHANGELOG 2022-01-07; how many is not public: default none).
+    unreserved: int = 0
 
 
 @dataclass(frozen=True)
@@ -187,7 +190,11 @@ def _one_node_address(load: NodeLoad) -> Take:
 
 
 def _traditional(load: NodeLoad) -> tuple[Take, ...]:
-    return (Take(Space.NODE_SUBNET, 1 + load.max_pods, formula=f"(1 + {load.max_pods})"),)
+    if not load.unreserved:
+        return (Take(Space.NODE_SUBNET, 1 + load.max_pods, formula=f"(1 + {load.max_pods})"),)
+    units = 1 + load.max_pods - load.unreserved
+    formula = f"(1 + {load.max_pods} - {load.unreserved})"
+    return (Take(Space.NODE_SUBNET, units, formula=formula),)
 
 
 def _dynamic(load: NodeLoad) -> tuple[Take, ...]:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from simulator.core.addressing import block_prefix
-from simulator.core.modes import Space, mode_spec
+from simulator.core.modes import NodeLoad, Space, mode_spec
 from simulator.core.vm_sizes import pool_allocatable, pool_gpus
 from simulator.model.cni import CniMode, strategy_for
 from simulator.model.context import ModelContext
@@ -181,7 +181,8 @@ class ClusterRuntime:
         """The VM scale set creates ``vms`` new VMs all or nothing (reference §12,
         Azure/AKS#2531): when a space cannot hold them all, none is created, an event
         ``scale_up_failed`` records AKS's message and the message is returned."""
-        for space, units, block in self._pool_mode[pool.name].vm_needs(pool.max_pods or 0):
+        load = NodeLoad(pool.max_pods or 0, 0, unreserved=pool.host_network_addons)
+        for space, units, block in self._pool_mode[pool.name].vm_needs(load):
             state = self.space_for(pool, space)
             if state is None:
                 continue
@@ -286,6 +287,7 @@ class ClusterRuntime:
             pod_subnet=self._pod_space(pool),
             created_s=self.env.now,
             upgraded=upgraded,
+            unreserved=pool.host_network_addons,
             mode=self._pool_mode[pool.name],
         )
         node.alloc_cpu, node.alloc_mem = pool_allocatable(pool)

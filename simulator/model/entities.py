@@ -53,6 +53,7 @@ class Node:
     not_demand: int = 0  # pods on the node that CNS v2 does not count (hostNetwork, done)
     sched_key: int | None = None  # the node's key in the scheduler's heaps
     upgraded: bool = False  # created by a node pool upgrade
+    unreserved: int = 0  # traditional: hostNetwork add-on pods its NIC reserves no address for
     nnc_last: tuple[object, ...] | None = None  # recorder: the pool state last recorded
 
     @property

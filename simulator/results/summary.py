@@ -171,7 +171,8 @@ def _reach(world: World) -> dict[str, Any]:
             pods = max((n.peak_assigned for n in nodes), default=0)
             max_pods = pool.max_pods or 0
             limits = [(spec.max_nodes, f"{spec.max_nodes} nodes per cluster")]
-            for take in spec.takes(NodeLoad(max_pods, min(pods, max_pods))):
+            load = NodeLoad(max_pods, min(pods, max_pods), unreserved=pool.host_network_addons)
+            for take in spec.takes(load):
                 space = runtime.space_for(pool, take.space)
                 if space is None or not take.units:
                     continue

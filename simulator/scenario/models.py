@@ -259,6 +259,12 @@ class NodePool(StrictModel):
         None, description="allocatable CPU and memory per node (instead of vm_size)"
     )
     autoscaler: Autoscaler | None = Field(None, description="cluster autoscaler bounds")
+    host_network_addons: int = Field(
+        0,
+        ge=0,
+        description="traditional CNI: hostNetwork add-on pods per node, for which AKS "
+        "pre-allocates no address (not public: default 0, the docs' 1 + max pods)",
+    )
 
 
 #: A Kubernetes minor version, with or without its patch: ``1.35`` or ``1.35.2``.

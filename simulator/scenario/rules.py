@@ -268,6 +268,21 @@ def _resolve_pool(
             path=f"{path}.max_pods",
             value=max_pods,
         )
+    if pool.host_network_addons:
+        if mode.pod_addresses is not Space.NODE_SUBNET:
+            raise ScenarioError(
+                f"only node-subnet modes (traditional Azure CNI) pre-allocate pod addresses "
+                f"per node; this pool's cni {mode.name} reserves none to leave out",
+                path=f"{path}.host_network_addons",
+                value=pool.host_network_addons,
+            )
+        if pool.host_network_addons >= max_pods:
+            raise ScenarioError(
+                f"must be below max pods ({max_pods}): the node keeps an address for every "
+                "other pod",
+                path=f"{path}.host_network_addons",
+                value=pool.host_network_addons,
+            )
     if pool.system_pods_per_node > max_pods:
         raise ScenarioError(
             f"more system pods per node than max pods ({max_pods})",
@@ -763,11 +778,12 @@ def _check_new_pool_fits(
     mode = MODES[cluster.pool_mode(pool)]
     held: dict[tuple[str, int], int] = {}  # (subnet, block): units the old pool holds
     if old is not None:
-        for take in MODES[cluster.pool_mode(old)].takes(NodeLoad(old.max_pods or 0, 0)):
+        load = NodeLoad(old.max_pods or 0, 0, unreserved=old.host_network_addons)
+        for take in MODES[cluster.pool_mode(old)].takes(load):
             name = _space_name(old, take.space)
             if name is not None:
                 held[name, take.block] = old.count * take.units
-    for take in mode.takes(NodeLoad(pool.max_pods or 0, 0)):
+    for take in mode.takes(NodeLoad(pool.max_pods or 0, 0, unreserved=pool.host_network_addons)):
         name = _space_name(pool, take.space)
         if name is None or not take.units or not pool.count:
             continue

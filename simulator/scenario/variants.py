@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from simulator.core.modes import MODES, simulated_modes
+from simulator.core.modes import MODES, Space, simulated_modes
 from simulator.errors import IpsimError
 from simulator.scenario.loader import read_value
 from simulator.scenario.models import added_pool_documents
@@ -118,6 +118,8 @@ def switch_cni(document: dict[str, Any], cni: str) -> None:
         for pool in pools:
             if pool.get("pod_ip_allocation") not in spec.pool_allocations:
                 pool.pop("pod_ip_allocation", None)
+            if spec.pod_addresses is not Space.NODE_SUBNET:
+                pool.pop("host_network_addons", None)  # nothing pre-allocated to leave out
         if not spec.pod_subnet:
             cluster.pop("pod_subnet", None)
             for pool in pools:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING
 
-from simulator.core.modes import Space
+from simulator.core.modes import NodeLoad, Space
 from simulator.model.context import ModelContext
 
 if TYPE_CHECKING:
@@ -53,7 +53,7 @@ class CniMode(ABC):
     def pod_subnet(self, node: Node) -> SubnetState:
         """The subnet the node's pod addresses come from."""
 
-    def vm_needs(self, max_pods: int) -> tuple[tuple[Space, int, int], ...]:
+    def vm_needs(self, load: NodeLoad) -> tuple[tuple[Space, int, int], ...]:
         """What a new VM takes when it is created, space by space: (space, units,
         addresses per unit). A scale set creates its VMs all or nothing against these."""
         return ((Space.NODE_SUBNET, 1, 1),)

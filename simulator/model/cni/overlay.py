@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from simulator.core.modes import Space
+from simulator.core.modes import NodeLoad, Space
 from simulator.model.cni.base import CniMode
 from simulator.model.recorder import PoolState
 
@@ -31,7 +31,7 @@ class OverlayCni(CniMode):
 
     name = "overlay"
 
-    def vm_needs(self, max_pods: int) -> tuple[tuple[Space, int, int], ...]:
+    def vm_needs(self, load: NodeLoad) -> tuple[tuple[Space, int, int], ...]:
         return ((Space.POD_CIDR, 1, 256), (Space.NODE_SUBNET, 1, 1))
 
     def node_created(self, node: Node) -> bool:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from simulator.core.modes import Space, static_blocks
+from simulator.core.modes import NodeLoad, Space, static_blocks
 from simulator.model.cni.base import CniMode
 from simulator.model.context import ModelContext
 from simulator.model.recorder import PoolState
@@ -48,8 +48,8 @@ class StaticBlockCni(CniMode):
             if cluster.pool_mode(pool) == self.name and pool.pod_subnet:
                 ctx.subnets[pool.pod_subnet].pool.track_blocks(BLOCK, edges=edges)  # type: ignore[union-attr]
 
-    def vm_needs(self, max_pods: int) -> tuple[tuple[Space, int, int], ...]:
-        return ((Space.POD_SUBNET, static_blocks(max_pods), 16), (Space.NODE_SUBNET, 1, 1))
+    def vm_needs(self, load: NodeLoad) -> tuple[tuple[Space, int, int], ...]:
+        return ((Space.POD_SUBNET, static_blocks(load.max_pods), 16), (Space.NODE_SUBNET, 1, 1))
 
     def node_created(self, node: Node) -> bool:
         node.cni = StaticNc()

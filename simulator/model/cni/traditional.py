@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from simulator.core.modes import Space
+from simulator.core.modes import NodeLoad, Space
 from simulator.model.cni.base import CniMode
 from simulator.model.recorder import PoolState
 
@@ -24,18 +24,20 @@ class TraditionalCni(CniMode):
 
     name = "traditional"
 
-    def vm_needs(self, max_pods: int) -> tuple[tuple[Space, int, int], ...]:
-        return ((Space.NODE_SUBNET, 1 + max_pods, 1),)
+    def vm_needs(self, load: NodeLoad) -> tuple[tuple[Space, int, int], ...]:
+        return ((Space.NODE_SUBNET, 1 + load.max_pods - load.unreserved, 1),)
 
     def node_created(self, node: Node) -> bool:
-        addresses = node.node_subnet.take(1 + node.max_pods, holder=node.holder)
+        secondaries = _secondaries(node)
+        addresses = node.node_subnet.take(1 + secondaries, holder=node.holder)
         if addresses is None:
             free = node.node_subnet.pool.free
+            less = f" - {node.unreserved} hostNetwork add-ons" if node.unreserved else ""
             self.ctx.recorder.node_event(
                 node,
                 "node_failed",
-                f"SubnetIsFull: node needs {1 + node.max_pods} addresses "
-                f"(1 + max pods {node.max_pods}), subnet has {free} free",
+                f"SubnetIsFull: node needs {1 + secondaries} addresses "
+                f"(1 + max pods {node.max_pods}{less}), subnet has {free} free",
             )
             return False
         node.node_ip = addresses[0]
@@ -73,18 +75,24 @@ class TraditionalCni(CniMode):
         return node.node_subnet
 
     def record(self, node: Node) -> None:
-        # The node's own address is the NIC's primary; the max-pods secondaries never change.
-        self.ctx.recorder.nnc_state(
-            node, PoolState(node.max_pods, node.ips.held, 1, 0, 0, 0, node.max_pods, False, "")
-        )
+        # The node's own address is the NIC's primary; the secondaries never change.
+        each = _secondaries(node)
+        state = PoolState(each, node.ips.held, 1, 0, 0, 0, each, False, "")
+        self.ctx.recorder.nnc_state(node, state)
 
     def pod_holdings(self, node: Node) -> list[tuple[SubnetState, list[int]]]:
         return [(node.node_subnet, node.ips.all_addresses())]
 
     def check_node(self, node: Node) -> str | None:
-        if node.ips.held != node.max_pods:
+        if node.ips.held != _secondaries(node):
             return (
                 f"traditional node {node.name} holds {node.ips.held} pod addresses, "
-                f"not max pods {node.max_pods}"
+                f"not max pods {node.max_pods} less {node.unreserved} hostNetwork add-ons"
             )
         return None
+
+
+def _secondaries(node: Node) -> int:
+    """The NIC's pod addresses: max pods, less the hostNetwork add-on pods AKS reserves
+    none for (reference §12)."""
+    return node.max_pods - node.unreserved
